@@ -1,0 +1,1 @@
+"""twin: an industrial digital-twin simulation engine for lights-out factory lines."""

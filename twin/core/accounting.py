@@ -1,0 +1,87 @@
+"""Time accounting kernels: occupancy integrals, server states and active periods.
+
+Accumulators are updated lazily: each tracked quantity keeps the time it last changed
+(``*_since``), and the elapsed interval is added to its accumulator only when it changes again.
+KPIs add the open interval up to "now" without mutating the state (``twin.core.kpi``).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .layout import SRV_DOWN, SRV_OFF
+
+__all__ = ["count_change", "wip_change", "srv_refresh", "station_refresh", "trace"]
+
+
+@njit(cache=True)
+def count_change(P, S, n, delta, t):
+    """Change the number of parts held by node ``n`` by ``delta`` at time ``t``."""
+    S.node_area[n] += S.node_count[n] * (t - S.node_since[n])
+    S.node_since[n] = t
+    c = S.node_count[n] + delta
+    S.node_count[n] = c
+    if c > S.node_max[n]:
+        S.node_max[n] = c
+
+
+@njit(cache=True)
+def wip_change(S, delta, t):
+    """Change the line's work in process (parts released and not yet out) by ``delta``."""
+    S.wip_area[0] += S.wip[0] * (t - S.wip_since[0])
+    S.wip_since[0] = t
+    S.wip[0] += delta
+
+
+@njit(cache=True)
+def _effective(S, n, s):
+    if S.st_off[n]:
+        return SRV_OFF
+    if S.st_down[n] > 0:
+        return SRV_DOWN
+    return S.srv_state[s]
+
+
+@njit(cache=True)
+def srv_refresh(P, S, s, t):
+    """Close the interval of server ``s``'s effective state if it changed."""
+    n = P.srv_node[s]
+    new = _effective(S, n, s)
+    old = S.srv_eff[s]
+    if new != old:
+        S.srv_acc[s, old] += t - S.srv_since[s]
+        S.srv_since[s] = t
+        S.srv_eff[s] = new
+
+
+@njit(cache=True)
+def station_refresh(P, S, n, t):
+    """Refresh all servers of station ``n`` and its active period (Roser's active-period method:
+    a station is active while processing, in setup or down; idle-starved and blocked are inactive)."""
+    off = P.st_srv_off[n]
+    for s in range(off, off + P.node_cap[n]):
+        srv_refresh(P, S, s, t)
+    active = (not S.st_off[n]) and (S.st_down[n] > 0 or S.st_busy[n] > 0)
+    if active != S.st_active[n]:
+        if active:
+            S.st_active_since[n] = t
+        else:
+            S.st_ap_sum[n] += t - S.st_active_since[n]
+            S.st_ap_count[n] += 1
+        S.st_active[n] = active
+
+
+@njit(cache=True)
+def trace(S, event, p, node, aux, t):
+    """Append one trace record for part ``p`` (no-op when tracing is off)."""
+    if S.trace_on[0]:
+        i = S.tr_n[0]
+        if i < S.tr_t.shape[0]:
+            S.tr_t[i] = t
+            S.tr_uid[i] = S.part_uid[p] if p >= 0 else -1
+            S.tr_event[i] = event
+            S.tr_node[i] = node
+            S.tr_aux[i] = aux
+            S.tr_n[0] = i + 1
+
+

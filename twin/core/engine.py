@@ -1,0 +1,124 @@
+"""The line engine: owns a compiled model and its state, and advances it.
+
+``Engine`` is the thin Python layer over the kernels: it grows the logs when a kernel asks,
+snapshots and restores state, and turns accumulators into KPIs. It knows nothing of physics,
+sensors or the bridge (those live above it in ``twin.Twin``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import SimulationError
+from ..scene.models import Scene
+from . import layout as L
+from .compile import compile_scene, initial_state
+from .events import conveyor_positions, init_kernel, run_until, set_conveyor_speed
+from .structs import to_struct_params, to_struct_state
+
+__all__ = ["Engine"]
+
+_GROWABLE = {
+    L.ST_TRACE_FULL: ("tr_t", "tr_uid", "tr_event", "tr_node", "tr_aux"),
+    L.ST_LEADTIME_FULL: ("lt_t", "lt_value", "lt_type", "lt_sink"),
+}
+
+
+class Engine:
+    """A compiled line model and its mutable state.
+
+    Args:
+        scene: a validated scene (``twin.load_scene``).
+        seed: seed of every random stream (streams are derived per entity from it).
+        trace: record the per-part trace (costs memory and about a third of the speed).
+    """
+
+    def __init__(self, scene: Scene, seed: int, trace: bool = True) -> None:
+        self.scene = scene
+        self.seed = int(seed)
+        self.params, self.names, seeds = compile_scene(scene, self.seed)
+        self._p = to_struct_params(self.params)
+        self._set(initial_state(self.params, seeds, trace))
+        self._trace_margin = 8 * self.params.pool_size + 64
+        self._lt_margin = 2 * self.params.pool_size + 64
+        init_kernel(self._p, self._s)
+
+    def _set(self, state: L.LineState) -> None:
+        # The StructRef shares the namedtuple's arrays; rebuild it whenever an array is replaced.
+        self.state = state
+        self._s = to_struct_state(state)
+
+    @property
+    def t(self) -> float:
+        """Simulated time (s)."""
+        return float(self.state.t[0])
+
+    def advance_to(self, t_end: float) -> None:
+        """Process every event up to and including ``t_end`` and set the clock to it."""
+        if not math.isfinite(t_end):
+            raise SimulationError(f"cannot advance to a non-finite time ({t_end})")
+        while True:
+            status = run_until(self._p, self._s, float(t_end), 1 << 62,
+                               self._trace_margin, self._lt_margin)
+            if status == L.ST_DONE:
+                return
+            if status in _GROWABLE:
+                self._grow(_GROWABLE[status])
+            elif status == L.ST_ZENO:
+                raise SimulationError(f"more than 10 million transfers at t={self.t:.6g}s without time "
+                                      "advancing; the line has a zero-time loop")
+            else:
+                raise SimulationError(f"engine stopped with status {status} at t={self.t:.6g}s")
+
+    def _grow(self, fields: tuple[str, ...]) -> None:
+        grown = {}
+        for name in fields:
+            old = getattr(self.state, name)
+            new = np.zeros(max(2 * old.shape[0], 1024), old.dtype)
+            new[: old.shape[0]] = old
+            grown[name] = new
+        self._set(self.state._replace(**grown))
+
+    def set_conveyor_speed(self, name: str, speed_mps: float) -> None:
+        """Change a conveyor's belt speed now (0 stops it)."""
+        n = self._node(name, L.KIND_CONVEYOR)
+        if not (math.isfinite(speed_mps) and speed_mps >= 0):
+            raise SimulationError(f"conveyor {name!r}: speed_mps must be finite and >= 0, got {speed_mps}")
+        set_conveyor_speed(self._p, self._s, n, float(speed_mps), self.t)
+
+    def conveyor_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(node id, position m, part uid) of every part on a conveyor, now."""
+        total = int(sum(self.state.node_count[i] for i in range(self.params.n_nodes)
+                        if self.params.node_kind[i] == L.KIND_CONVEYOR))
+        node = np.zeros(total, np.int32)
+        pos = np.zeros(total)
+        part = np.zeros(total, np.int32)
+        k = conveyor_positions(self._p, self._s, self.t, node, pos, part)
+        return node[:k], pos[:k], self.state.part_uid[part[:k]]
+
+    def _node(self, name: str, kind: int) -> int:
+        try:
+            n = self.names.node_id(name)
+        except ValueError:
+            n = -1
+        if n < 0 or self.params.node_kind[n] != kind:
+            valid = [nm for i, nm in enumerate(self.names.nodes) if self.params.node_kind[i] == kind]
+            raise SimulationError(f"no {L.KIND_NAMES[kind]} named {name!r}. Valid: {valid}")
+        return n
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """A deep copy of the whole mutable state (restorable with :meth:`set_state`)."""
+        return {name: np.array(arr, copy=True) for name, arr in zip(L.STATE_FIELDS, self.state, strict=True)}
+
+    def set_state(self, snapshot: dict[str, np.ndarray]) -> None:
+        """Restore a snapshot taken from an engine of the same scene."""
+        missing = set(L.STATE_FIELDS) - set(snapshot)
+        if missing:
+            raise SimulationError(f"state snapshot lacks fields {sorted(missing)}")
+        for name in ("node_count", "srv_state", "tm_time"):
+            if snapshot[name].shape != getattr(self.state, name).shape:
+                raise SimulationError(f"state snapshot is from another scene ({name} has shape "
+                                      f"{snapshot[name].shape}, expected {getattr(self.state, name).shape})")
+        self._set(L.LineState(**{name: np.array(snapshot[name], copy=True) for name in L.STATE_FIELDS}))

@@ -1,0 +1,336 @@
+"""The event loop: process timer events in exact time order up to a horizon.
+
+``run_until`` is the engine's only loop. It pops the earliest timer, applies its event, then
+drains the worklist of nodes that may now send parts (the zero-time transfer cascade). It stops
+at the horizon, or early with a status code when a growable log (trace, lead times) needs more
+room; the caller grows it and calls again, so a run is resumable at any event boundary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .accounting import count_change, station_refresh, trace, wip_change
+from .flow import (
+    alloc_part,
+    belt_d,
+    cancel_timer,
+    conveyor_schedule_head,
+    draw,
+    free_part,
+    operating_refresh,
+    pick_type,
+    schedule_arrival,
+    set_timer,
+    station_pause,
+    station_resume,
+    try_send,
+    wake_preds,
+    wl_push,
+)
+from .heap import heap_peek_time, heap_pop
+from .layout import (
+    INSP_FAIL,
+    INSP_PASS,
+    KIND_CONVEYOR,
+    KIND_SOURCE,
+    KIND_STATION,
+    SRC_ALWAYS,
+    SRC_INTERARRIVAL,
+    SRC_SCHEDULE,
+    SRV_BLOCKED,
+    SRV_BUSY,
+    SRV_IDLE,
+    SRV_SETUP,
+    ST_DONE,
+    ST_LEADTIME_FULL,
+    ST_MAX_EVENTS,
+    ST_TRACE_FULL,
+    ST_ZENO,
+    TR_DEFECT,
+    TR_DROPPED,
+    TR_INSPECT_FAIL,
+    TR_INSPECT_PASS,
+    TR_PROCESS_END,
+    TR_PROCESS_START,
+    TR_SCRAPPED,
+)
+from .rng import next_u01
+
+__all__ = ["init_kernel", "run_until", "set_conveyor_speed", "conveyor_positions"]
+
+MAX_MOVES_PER_INSTANT = 10_000_000
+
+
+@njit(cache=True)
+def _drain(P, S, t):
+    moved = 0
+    cap = S.wl.shape[0]
+    while S.wl_len[0] > 0:
+        n = S.wl[S.wl_head[0]]
+        S.wl_head[0] = (S.wl_head[0] + 1) % cap
+        S.wl_len[0] -= 1
+        S.wl_in[n] = False
+        moved += try_send(P, S, n, t)
+    if moved > 0:
+        S.last_move_t[0] = t
+    return moved
+
+
+@njit(cache=True)
+def _calendar_next(P, S, c, t):
+    """Time of calendar ``c``'s next boundary after ``t`` and whether it is on after it."""
+    period = P.cal_period_s[c]
+    off = P.cal_b_off[c]
+    m = P.cal_b_len[c]
+    base = np.floor(t / period) * period
+    tm = t - base
+    for j in range(m):
+        if P.cal_b_t[off + j] > tm + 1e-9:
+            return base + P.cal_b_t[off + j], P.cal_b_on[off + j]
+    return base + period + P.cal_b_t[off], P.cal_b_on[off]
+
+
+@njit(cache=True)
+def _calendar_apply(P, S, c, on, t):
+    S.cal_on[c] = on
+    off = P.cal_nodes_off[c]
+    for j in range(P.cal_nodes_len[c]):
+        n = P.cal_nodes[off + j]
+        if P.node_kind[n] == KIND_STATION:
+            S.st_off[n] = not on
+            if on:
+                station_resume(P, S, n, t)
+            else:
+                station_pause(P, S, n, t)
+        else:
+            S.src_off[n] = not on
+            if on:
+                wl_push(S, n)
+
+
+@njit(cache=True)
+def init_kernel(P, S):
+    """Schedule the first events of a fresh state at t = 0."""
+    t = 0.0
+    for c in range(P.n_cal):
+        if P.cal_b_len[c] == 0:
+            continue
+        # state at t=0 is the state after the last boundary of the previous period
+        last = P.cal_b_off[c] + P.cal_b_len[c] - 1
+        first = P.cal_b_t[P.cal_b_off[c]]
+        on = P.cal_b_on[last] if first > 1e-9 else P.cal_b_on[P.cal_b_off[c]]
+        _calendar_apply(P, S, c, on, t)
+        tn, _ = _calendar_next(P, S, c, t)
+        set_timer(S, P.slot_cal + c, tn)
+    for n in range(P.n_nodes):
+        if P.node_kind[n] != KIND_SOURCE:
+            continue
+        mode = P.src_mode[n]
+        if mode == SRC_INTERARRIVAL:
+            schedule_arrival(P, S, n, P.src_start_s[n])
+        elif mode == SRC_ALWAYS:
+            set_timer(S, n, P.src_start_s[n])
+        elif P.sched_len[n] > 0:
+            set_timer(S, n, max(P.sched_t[P.sched_off[n]], P.src_start_s[n]))
+    for f in range(P.n_fail):
+        S.fl_ttf_left[f] = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
+        if not P.fail_operating[f]:
+            set_timer(S, P.slot_fail + f, S.fl_ttf_left[f])
+    _drain(P, S, t)
+
+
+@njit(cache=True)
+def _on_node_timer(P, S, n, t):
+    kind = P.node_kind[n]
+    if kind == KIND_CONVEYOR:
+        S.cv_head_ready[n] = True
+        wl_push(S, n)
+        return
+    mode = P.src_mode[n]
+    if mode == SRC_ALWAYS:
+        S.src_started[n] = True
+        wl_push(S, n)
+    elif mode == SRC_SCHEDULE:
+        off = P.sched_off[n]
+        j = S.src_sched_next[n]
+        while j < P.sched_len[n] and P.sched_t[off + j] <= t:
+            S.src_sched_fired[n] = P.sched_cum[off + j]
+            j += 1
+        S.src_sched_next[n] = j
+        if j < P.sched_len[n]:
+            set_timer(S, n, P.sched_t[off + j])
+        wl_push(S, n)
+    else:
+        p = alloc_part(P, S, n, pick_type(P, S, n), t)
+        if p < 0:
+            return
+        S.src_created[n] += 1
+        S.src_held[n] = p
+        if P.src_drop[n]:
+            schedule_arrival(P, S, n, t)
+            try_send(P, S, n, t)
+            if S.src_held[n] == p:  # could not enter the line: the arrival is lost
+                S.src_held[n] = -1
+                S.src_dropped[n] += 1
+                S.node_blocked_since[n] = -1.0
+                trace(S, TR_DROPPED, p, n, 0, t)
+                free_part(S, p)
+        else:
+            wl_push(S, n)
+
+
+@njit(cache=True)
+def _on_server_timer(P, S, s, t):
+    n = P.srv_node[s]
+    p = S.srv_part[s]
+    pt = S.part_type[p]
+    local = s - P.st_srv_off[n]
+    if S.srv_state[s] == SRV_SETUP:
+        S.srv_state[s] = SRV_BUSY
+        trace(S, TR_PROCESS_START, p, n, local, t)
+        set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n, pt], P.node_rng[n]))
+        station_refresh(P, S, n, t)
+        return
+    trace(S, TR_PROCESS_END, p, n, local, t)
+    S.st_busy[n] -= 1
+    S.st_processed[n, pt] += 1
+    S.st_ideal_done[n] += P.st_ideal_s[n, pt]
+    q = P.node_rng2[n]
+    if P.st_scrap[n] > 0.0 and next_u01(S.rng_state, q) < P.st_scrap[n]:
+        S.st_scrapped[n] += 1
+        trace(S, TR_SCRAPPED, p, n, local, t)
+        S.srv_state[s] = SRV_IDLE
+        S.srv_part[s] = -1
+        S.st_idle[n] += 1
+        count_change(P, S, n, -1, t)
+        wip_change(S, -1, t)
+        free_part(S, p)
+        station_refresh(P, S, n, t)
+        operating_refresh(P, S, n, t)
+        wake_preds(P, S, n)
+        return
+    if P.st_defect[n] > 0.0 and next_u01(S.rng_state, q) < P.st_defect[n]:
+        S.part_defect[p] = True
+        S.st_defects[n] += 1
+        trace(S, TR_DEFECT, p, n, local, t)
+    if P.st_inspect[n]:
+        limit = P.st_detect[n] if S.part_defect[p] else P.st_false_reject[n]
+        if next_u01(S.rng_state, q) < limit:
+            S.part_insp[p] = INSP_FAIL
+            S.st_insp_fail[n] += 1
+            trace(S, TR_INSPECT_FAIL, p, n, local, t)
+        else:
+            S.part_insp[p] = INSP_PASS
+            trace(S, TR_INSPECT_PASS, p, n, local, t)
+    S.srv_state[s] = SRV_BLOCKED
+    S.srv_done_t[s] = t
+    S.st_blocked[n] += 1
+    station_refresh(P, S, n, t)
+    operating_refresh(P, S, n, t)
+    wl_push(S, n)
+
+
+@njit(cache=True)
+def _on_failure_timer(P, S, f, t):
+    n = P.fail_node[f]
+    slot = P.slot_fail + f
+    if not S.fl_down[f]:
+        S.fl_down[f] = True
+        S.st_fail_count[n] += 1
+        S.st_down[n] += 1
+        set_timer(S, slot, t + draw(P, S, P.fail_ttr[f], P.fail_rng[f]))
+        if S.st_down[n] == 1:
+            station_pause(P, S, n, t)
+        return
+    S.fl_down[f] = False
+    S.st_down[n] -= 1
+    S.fl_ttf_left[f] = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
+    if not P.fail_operating[f]:
+        set_timer(S, slot, t + S.fl_ttf_left[f])
+    elif S.st_op[n]:
+        set_timer(S, slot, t + S.fl_ttf_left[f])
+    station_resume(P, S, n, t)
+
+
+@njit(cache=True)
+def run_until(P, S, t_end, max_events, trace_margin, lt_margin):
+    """Process events with time <= ``t_end``; return a status code (``ST_*`` in ``layout``).
+
+    On ``ST_DONE`` the clock is at ``t_end``. Other codes stop at an event boundary with the clock
+    at the last processed event, so the caller can grow a log and call again.
+    """
+    events = 0
+    while True:
+        if S.trace_on[0] and S.tr_n[0] + trace_margin > S.tr_t.shape[0]:
+            return ST_TRACE_FULL
+        if S.lt_n[0] + lt_margin > S.lt_t.shape[0]:
+            return ST_LEADTIME_FULL
+        if events >= max_events:
+            return ST_MAX_EVENTS
+        t_next = heap_peek_time(S.heap, S.tm_time, S.heap_size)
+        if t_next > t_end:
+            if t_end > S.t[0]:
+                S.t[0] = t_end
+            return ST_DONE
+        slot = S.heap[0]
+        heap_pop(S.heap, S.pos, S.tm_time, S.tm_stamp, S.heap_size)
+        t = t_next
+        S.t[0] = t
+        if slot < P.slot_b:
+            _on_node_timer(P, S, slot, t)
+        elif slot < P.slot_srv:
+            wake_preds(P, S, slot - P.slot_b)
+        elif slot < P.slot_fail:
+            _on_server_timer(P, S, slot - P.slot_srv, t)
+        elif slot < P.slot_cal:
+            _on_failure_timer(P, S, slot - P.slot_fail, t)
+        else:
+            c = slot - P.slot_cal
+            tn, on = _calendar_next(P, S, c, t)
+            _calendar_apply(P, S, c, not S.cal_on[c], t)
+            set_timer(S, slot, tn)
+        if _drain(P, S, t) > MAX_MOVES_PER_INSTANT:
+            return ST_ZENO
+        events += 1
+        S.n_events[0] += 1
+
+
+@njit(cache=True)
+def set_conveyor_speed(P, S, n, v, t):
+    """Change conveyor ``n``'s belt speed at time ``t`` (0 stops it); event times are recomputed."""
+    S.cv_d0[n] = belt_d(S, n, t)
+    S.cv_t0[n] = t
+    S.cv_v[n] = v
+    conveyor_schedule_head(P, S, n, t)
+    slot = P.slot_b + n
+    if S.pos[slot] >= 0:
+        cancel_timer(S, slot)
+        wake_preds(P, S, n)
+    _drain(P, S, t)
+
+
+@njit(cache=True)
+def conveyor_positions(P, S, t, out_node, out_pos, out_part):
+    """Write every conveyor part's node, position (m from the entrance) and part slot; return the count."""
+    k = 0
+    for n in range(P.n_nodes):
+        if P.node_kind[n] != KIND_CONVEYOR:
+            continue
+        d = belt_d(S, n, t)
+        length = P.cv_length_m[n]
+        spacing = P.cv_spacing_m[n]
+        cap = P.node_cap[n]
+        base = P.node_q_off[n]
+        for j in range(S.node_count[n]):
+            p = S.qbuf[base + (S.q_head[n] + j) % cap]
+            x = d - S.part_c[p]
+            lim = length - j * spacing
+            out_node[k] = n
+            out_pos[k] = x if x < lim else lim
+            out_part[k] = p
+            k += 1
+    return k
+
+

@@ -1,0 +1,505 @@
+"""Material flow kernels: routing, accepting and releasing parts, and the transfer cascade.
+
+Semantics (documented in docs/engine.md):
+- Blocking after service: a part that finished at a station (or reached a conveyor's end, or
+  heads a buffer) stays where it is, holding its place, until the next element accepts it.
+- Transfers take zero time. When an element frees a place, the blocked senders that can reach it
+  are woken, the longest-waiting first (or in merge priority order), which cascades upstream.
+- Conveyors are accumulating: part ``k`` (0 = head) on a conveyor with belt odometer ``D(t)`` is at
+  ``x_k = min(D(t) - c_k, L - k*s)``, where the offsets ``c_k`` keep consecutive parts at least
+  the spacing ``s`` apart. Arrival at the end is the event ``D(t) = c_head + L``: computed, not integrated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .accounting import count_change, station_refresh, trace, wip_change
+from .heap import heap_cancel, heap_set
+from .layout import (
+    DV_BY_INSPECTION,
+    DV_BY_TYPE,
+    DV_ROUND_ROBIN,
+    INSP_FAIL,
+    KIND_BUFFER,
+    KIND_CONVEYOR,
+    KIND_DIVERTER,
+    KIND_MERGE,
+    KIND_SINK,
+    KIND_SOURCE,
+    KIND_STATION,
+    SRC_ALWAYS,
+    SRC_INTERARRIVAL,
+    SRC_SCHEDULE,
+    SRV_BLOCKED,
+    SRV_BUSY,
+    SRV_IDLE,
+    SRV_SETUP,
+    TR_CREATED,
+    TR_ENTER,
+    TR_EXIT,
+    TR_LEAVE,
+    TR_PROCESS_START,
+    TR_SETUP_START,
+)
+from .rng import next_u01, sample
+
+EPS_M = 1e-9  # tolerance on belt positions (m): event times are rounded, positions must not be
+
+
+# ---------------------------------------------------------------- helpers
+
+@njit(cache=True)
+def draw(P, S, d, stream):
+    return sample(d, P.dist_kind, P.dist_a, P.dist_b, P.dist_c, P.dist_off, P.dist_len,
+                  P.emp_values, S.rng_state, stream)
+
+
+@njit(cache=True)
+def set_timer(S, slot, t):
+    heap_set(slot, t, S.heap, S.pos, S.tm_time, S.tm_stamp, S.heap_size, S.stamp)
+
+
+@njit(cache=True)
+def cancel_timer(S, slot):
+    heap_cancel(slot, S.heap, S.pos, S.tm_time, S.tm_stamp, S.heap_size)
+
+
+@njit(cache=True)
+def wl_push(S, n):
+    """Queue node ``n`` to try sending its ready parts (once; FIFO keeps the order deterministic)."""
+    if not S.wl_in[n]:
+        cap = S.wl.shape[0]
+        S.wl[(S.wl_head[0] + S.wl_len[0]) % cap] = n
+        S.wl_len[0] += 1
+        S.wl_in[n] = True
+
+
+@njit(cache=True)
+def belt_d(S, n, t):
+    """Belt odometer of conveyor ``n`` at time ``t`` (m)."""
+    return S.cv_d0[n] + S.cv_v[n] * (t - S.cv_t0[n])
+
+
+@njit(cache=True)
+def belt_time(S, n, d_target, t):
+    """Earliest time >= t at which conveyor ``n``'s odometer reaches ``d_target`` (inf if stopped)."""
+    v = S.cv_v[n]
+    if v <= 0.0:
+        return np.inf
+    tt = S.cv_t0[n] + (d_target - S.cv_d0[n]) / v
+    return tt if tt > t else t
+
+
+@njit(cache=True)
+def _q_at(P, S, n, k):
+    cap = P.node_cap[n]
+    return S.qbuf[P.node_q_off[n] + (S.q_head[n] + k) % cap]
+
+
+@njit(cache=True)
+def conveyor_schedule_head(P, S, n, t):
+    """(Re)schedule the head-reaches-end event of conveyor ``n``."""
+    if S.node_count[n] == 0 or S.cv_head_ready[n]:
+        cancel_timer(S, n)
+        return
+    head = _q_at(P, S, n, 0)
+    set_timer(S, n, belt_time(S, n, S.part_c[head] + P.cv_length_m[n], t))
+
+
+@njit(cache=True)
+def alloc_part(P, S, src, ptype, t):
+    """Take a part from the pool, give it the next unique id, and trace its creation."""
+    if S.free_top[0] == 0:
+        return -1
+    S.free_top[0] -= 1
+    p = S.free_stack[S.free_top[0]]
+    S.part_uid[p] = S.uid_next[0]
+    S.uid_next[0] += 1
+    S.part_type[p] = ptype
+    S.part_node[p] = src
+    S.part_srv[p] = -1
+    S.part_defect[p] = False
+    S.part_insp[p] = 0
+    S.part_t_release[p] = t
+    S.part_t_enter[p] = t
+    trace(S, TR_CREATED, p, src, ptype, t)
+    return p
+
+
+@njit(cache=True)
+def free_part(S, p):
+    S.part_node[p] = -1
+    S.free_stack[S.free_top[0]] = p
+    S.free_top[0] += 1
+
+
+# ---------------------------------------------------------------- routing
+
+@njit(cache=True)
+def can_accept(P, S, n, t):
+    """Whether storage node ``n`` can take a part now. For a conveyor whose entrance is still
+    occupied, this also arms the entrance-free timer so that waiting senders are woken."""
+    kind = P.node_kind[n]
+    if kind == KIND_SINK:
+        return True
+    if kind == KIND_STATION:
+        return S.st_idle[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
+    if kind == KIND_BUFFER:
+        return S.node_count[n] < P.node_cap[n]
+    # conveyor
+    c = S.node_count[n]
+    if c == 0:
+        return True
+    if c >= P.node_cap[n]:
+        return False
+    tail = _q_at(P, S, n, c - 1)
+    target = S.part_c[tail] + P.cv_spacing_m[n]
+    if belt_d(S, n, t) >= target - EPS_M:
+        return True
+    if S.pos[P.slot_b + n] < 0:
+        set_timer(S, P.slot_b + n, belt_time(S, n, target, t))
+    return False
+
+
+@njit(cache=True)
+def _follow(P, S, node, p):
+    """Follow merges and deterministic diverters from ``node`` to a storage node."""
+    while True:
+        kind = P.node_kind[node]
+        if kind == KIND_MERGE:
+            node = P.node_out[node]
+        elif kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_TYPE:
+            node = P.dv_type_target[node, S.part_type[p]]
+        elif kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_INSPECTION:
+            node = P.dv_fail[node] if S.part_insp[p] == INSP_FAIL else P.dv_pass[node]
+        else:
+            return node
+
+
+@njit(cache=True)
+def resolve(P, S, node, p, t):
+    """The storage node part ``p`` sent to ``node`` would go to now, or -1 if it must wait.
+
+    A round-robin pointer advances here, so callers transfer the part whenever this returns >= 0.
+    """
+    node = _follow(P, S, node, p)
+    if node < 0:
+        return -1
+    if P.node_kind[node] != KIND_DIVERTER:
+        return node if can_accept(P, S, node, t) else -1
+    off = P.dv_out_off[node]
+    m = P.dv_out_len[node]
+    if P.dv_rule[node] == DV_ROUND_ROBIN:
+        for j in range(m):
+            k = (S.dv_rr[node] + j) % m
+            cand = _follow(P, S, P.dv_out[off + k], p)
+            if can_accept(P, S, cand, t):
+                S.dv_rr[node] = (k + 1) % m
+                return cand
+        return -1
+    best = -1
+    best_q = 1 << 62
+    for j in range(m):
+        cand = _follow(P, S, P.dv_out[off + j], p)
+        if can_accept(P, S, cand, t) and S.node_count[cand] < best_q:
+            best = cand
+            best_q = S.node_count[cand]
+    return best
+
+
+# ---------------------------------------------------------------- stations
+
+@njit(cache=True)
+def operating_refresh(P, S, n, t):
+    """Start or stop the clocks of operation-dependent failures when processing starts or stops."""
+    op = S.st_busy[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
+    if op == S.st_op[n]:
+        return
+    S.st_op[n] = op
+    off = P.st_fail_off[n]
+    for f in range(off, off + P.st_fail_len[n]):
+        if P.fail_operating[f] and not S.fl_down[f]:
+            slot = P.slot_fail + f
+            if op:
+                set_timer(S, slot, t + S.fl_ttf_left[f])
+            else:
+                S.fl_ttf_left[f] = max(S.tm_time[slot] - t, 0.0)
+                cancel_timer(S, slot)
+
+
+@njit(cache=True)
+def start_server(P, S, s, p, t):
+    """Server ``s`` takes part ``p``: setup first if the part type changed, then processing."""
+    n = P.srv_node[s]
+    pt = S.part_type[p]
+    S.srv_part[s] = p
+    S.part_srv[p] = s
+    if P.st_setup[n] >= 0 and S.srv_last_type[s] >= 0 and S.srv_last_type[s] != pt:
+        dur = draw(P, S, P.st_setup[n], P.node_rng[n])
+        S.srv_state[s] = SRV_SETUP
+        trace(S, TR_SETUP_START, p, n, s - P.st_srv_off[n], t)
+    else:
+        dur = draw(P, S, P.st_ptime[n, pt], P.node_rng[n])
+        S.srv_state[s] = SRV_BUSY
+        trace(S, TR_PROCESS_START, p, n, s - P.st_srv_off[n], t)
+    S.srv_last_type[s] = pt
+    S.st_idle[n] -= 1
+    S.st_busy[n] += 1
+    set_timer(S, P.slot_srv + s, t + dur)
+    station_refresh(P, S, n, t)
+    operating_refresh(P, S, n, t)
+
+
+@njit(cache=True)
+def station_pause(P, S, n, t):
+    """Freeze station ``n`` (failure or off-shift): running phases keep their remaining time."""
+    off = P.st_srv_off[n]
+    for s in range(off, off + P.node_cap[n]):
+        st = S.srv_state[s]
+        if (st == SRV_BUSY or st == SRV_SETUP) and not S.srv_paused[s]:
+            slot = P.slot_srv + s
+            S.srv_remaining[s] = max(S.tm_time[slot] - t, 0.0)
+            cancel_timer(S, slot)
+            S.srv_paused[s] = True
+    station_refresh(P, S, n, t)
+    operating_refresh(P, S, n, t)
+
+
+@njit(cache=True)
+def station_resume(P, S, n, t):
+    """Unfreeze station ``n`` once it is neither down nor off shift."""
+    if S.st_down[n] > 0 or S.st_off[n]:
+        station_refresh(P, S, n, t)
+        return
+    off = P.st_srv_off[n]
+    for s in range(off, off + P.node_cap[n]):
+        if S.srv_paused[s]:
+            S.srv_paused[s] = False
+            set_timer(S, P.slot_srv + s, t + S.srv_remaining[s])
+    station_refresh(P, S, n, t)
+    operating_refresh(P, S, n, t)
+    wl_push(S, n)
+    wake_preds(P, S, n)
+
+
+# ---------------------------------------------------------------- transfers
+
+@njit(cache=True)
+def accept(P, S, n, p, t):
+    """Storage node ``n`` receives part ``p`` (``resolve`` said it can)."""
+    kind = P.node_kind[n]
+    S.part_node[p] = n
+    S.part_t_enter[p] = t
+    if kind == KIND_SINK:
+        pt = S.part_type[p]
+        S.sink_count[n, pt] += 1
+        if S.part_defect[p]:
+            S.sink_defective[n] += 1
+        i = S.lt_n[0]
+        if i < S.lt_t.shape[0]:
+            S.lt_t[i] = t
+            S.lt_value[i] = t - S.part_t_release[p]
+            S.lt_type[i] = pt
+            S.lt_sink[i] = n
+            S.lt_n[0] = i + 1
+        trace(S, TR_EXIT, p, n, pt, t)
+        wip_change(S, -1, t)
+        free_part(S, p)
+        return
+    trace(S, TR_ENTER, p, n, 0, t)
+    if kind == KIND_STATION:
+        count_change(P, S, n, 1, t)
+        off = P.st_srv_off[n]
+        for s in range(off, off + P.node_cap[n]):
+            if S.srv_state[s] == SRV_IDLE:
+                start_server(P, S, s, p, t)
+                return
+        return
+    c = S.node_count[n]
+    S.qbuf[P.node_q_off[n] + (S.q_head[n] + c) % P.node_cap[n]] = p
+    count_change(P, S, n, 1, t)
+    if kind == KIND_BUFFER:
+        wl_push(S, n)
+        return
+    # conveyor: the part's odometer offset keeps it a spacing behind the part ahead
+    d = belt_d(S, n, t)
+    prev = S.part_c[_q_at(P, S, n, c - 1)] if c > 0 else S.cv_last_c[n]
+    S.part_c[p] = max(d, prev + P.cv_spacing_m[n])
+    if c == 0:
+        conveyor_schedule_head(P, S, n, t)
+
+
+@njit(cache=True)
+def ready_part(P, S, n):
+    """The part node ``n`` would send next, or -1."""
+    kind = P.node_kind[n]
+    if kind == KIND_SOURCE:
+        return -1 if S.src_off[n] else S.src_held[n]
+    if kind == KIND_BUFFER:
+        return _q_at(P, S, n, 0) if S.node_count[n] > 0 else -1
+    if kind == KIND_CONVEYOR:
+        return _q_at(P, S, n, 0) if S.cv_head_ready[n] else -1
+    if kind == KIND_STATION:
+        if S.st_blocked[n] == 0 or S.st_down[n] > 0 or S.st_off[n]:
+            return -1
+        best = -1
+        off = P.st_srv_off[n]
+        for s in range(off, off + P.node_cap[n]):
+            if S.srv_state[s] == SRV_BLOCKED and (best < 0 or S.srv_done_t[s] < S.srv_done_t[best]):
+                best = s
+        return S.srv_part[best]
+    return -1
+
+
+@njit(cache=True)
+def take(P, S, n, p, t):
+    """Remove ready part ``p`` from node ``n`` (it is about to be accepted downstream)."""
+    kind = P.node_kind[n]
+    if kind == KIND_SOURCE:
+        S.src_held[n] = -1
+        S.src_released[n] += 1
+        S.part_t_release[p] = t
+        wip_change(S, 1, t)
+        if P.src_mode[n] == SRC_INTERARRIVAL and not P.src_drop[n]:
+            schedule_arrival(P, S, n, t)
+        return
+    trace(S, TR_LEAVE, p, n, 0, t)
+    count_change(P, S, n, -1, t)
+    if kind == KIND_STATION:
+        s = S.part_srv[p]
+        S.srv_state[s] = SRV_IDLE
+        S.srv_part[s] = -1
+        S.part_srv[p] = -1
+        S.st_blocked[n] -= 1
+        S.st_idle[n] += 1
+        station_refresh(P, S, n, t)
+        return
+    S.q_head[n] = (S.q_head[n] + 1) % P.node_cap[n]
+    if kind == KIND_CONVEYOR:
+        S.cv_head_ready[n] = False
+        spacing = P.cv_spacing_m[n]
+        prev = belt_d(S, n, t) - P.cv_length_m[n]
+        S.cv_last_c[n] = prev
+        for k in range(S.node_count[n]):
+            q = _q_at(P, S, n, k)
+            c = max(S.part_c[q], prev + spacing)
+            if c == S.part_c[q]:
+                break
+            S.part_c[q] = c
+            prev = c
+        conveyor_schedule_head(P, S, n, t)
+
+
+@njit(cache=True)
+def schedule_arrival(P, S, n, t):
+    """Schedule source ``n``'s next inter-arrival event unless its quota is reached."""
+    if P.src_max[n] >= 0 and S.src_created[n] >= P.src_max[n]:
+        return
+    set_timer(S, n, t + draw(P, S, P.src_iat[n], P.node_rng[n]))
+
+
+@njit(cache=True)
+def pick_type(P, S, n):
+    """A part type from source ``n``'s mix (one draw from its quality stream when mixed)."""
+    off = P.mix_off[n]
+    m = P.mix_len[n]
+    if m == 1:
+        return P.mix_type[off]
+    u = next_u01(S.rng_state, P.node_rng2[n])
+    for j in range(m):
+        if u < P.mix_cum[off + j]:
+            return P.mix_type[off + j]
+    return P.mix_type[off + m - 1]
+
+
+@njit(cache=True)
+def source_refill(P, S, n, t):
+    """Give an always-available or scheduled source its next part to hold, if it has one."""
+    if S.src_held[n] >= 0 or S.src_off[n]:
+        return
+    mode = P.src_mode[n]
+    if mode == SRC_ALWAYS:
+        if not S.src_started[n] or (P.src_max[n] >= 0 and S.src_created[n] >= P.src_max[n]):
+            return
+        ptype = pick_type(P, S, n)
+    elif mode == SRC_SCHEDULE:
+        if S.src_sched_rel[n] >= S.src_sched_fired[n]:
+            return
+        off = P.sched_off[n]
+        j = 0
+        while P.sched_cum[off + j] <= S.src_sched_rel[n]:
+            j += 1
+        ptype = P.sched_type[off + j]
+        if ptype < 0:
+            ptype = pick_type(P, S, n)
+        S.src_sched_rel[n] += 1
+    else:
+        return
+    p = alloc_part(P, S, n, ptype, t)
+    if p >= 0:
+        S.src_held[n] = p
+        S.src_created[n] += 1
+
+
+@njit(cache=True)
+def wake_preds(P, S, n):
+    """Queue the blocked senders that can reach node ``n``: priority rank, then longest waiting."""
+    off = P.pred_off[n]
+    m = 0
+    for j in range(P.pred_len[n]):
+        q = P.pred_idx[off + j]
+        if S.node_blocked_since[q] < 0.0:
+            continue
+        # insertion sort by (priority rank, blocked since, id) into scratch[0:m]
+        i = m
+        while i > 0:
+            r = S.scratch[i - 1]
+            if P.node_prio[r] < P.node_prio[q] or (P.node_prio[r] == P.node_prio[q] and (
+                    S.node_blocked_since[r] < S.node_blocked_since[q] or (
+                    S.node_blocked_since[r] == S.node_blocked_since[q] and r < q))):
+                break
+            S.scratch[i] = r
+            i -= 1
+        S.scratch[i] = q
+        m += 1
+    for i in range(m):
+        wl_push(S, S.scratch[i])
+
+
+@njit(cache=True)
+def try_send(P, S, n, t):
+    """Send node ``n``'s ready parts downstream while they are accepted; mark it blocked otherwise."""
+    kind = P.node_kind[n]
+    moved = 0
+    while True:
+        if kind == KIND_SOURCE:
+            source_refill(P, S, n, t)
+        p = ready_part(P, S, n)
+        if p < 0:
+            break
+        target = resolve(P, S, P.node_out[n], p, t)
+        if target < 0:
+            if S.node_blocked_since[n] < 0.0:
+                S.node_blocked_since[n] = S.srv_done_t[S.part_srv[p]] if kind == KIND_STATION else t
+            return moved
+        take(P, S, n, p, t)
+        accept(P, S, target, p, t)
+        moved += 1
+        if kind != KIND_SOURCE:
+            wake_preds(P, S, n)
+    if S.node_blocked_since[n] >= 0.0:
+        S.node_blocked_acc[n] += t - S.node_blocked_since[n]
+        S.node_blocked_since[n] = -1.0
+    return moved
+
+
+@njit(cache=True)
+def unblock_if_moved(S, n, t):
+    """Close node ``n``'s blocked interval (its held part moved on)."""
+    if S.node_blocked_since[n] >= 0.0:
+        S.node_blocked_acc[n] += t - S.node_blocked_since[n]
+        S.node_blocked_since[n] = -1.0
+
+

@@ -1,0 +1,146 @@
+"""Load a scene file: YAML -> typed :class:`Scene` -> cross-reference checks.
+
+Everything is validated before anything runs; the first problems are reported together, each
+as ``file:line: key.path: what is wrong (got X). Did you mean 'Y'? Valid: [...]``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import SceneError
+from .models import Scene
+from .resolve import check_references
+from .yaml_source import KeyPath, YamlSource, format_key_path, parse_yaml_text, read_yaml
+
+__all__ = ["load_scene", "load_scene_text", "scene_from_data"]
+
+MAX_REPORTED = 5
+
+
+def load_scene(path: str | Path) -> Scene:
+    """Read, validate and resolve the scene file at ``path``.
+
+    Raises:
+        SceneError: naming the file, line and key path of the first problems found.
+    """
+    return scene_from_source(read_yaml(path))
+
+
+def load_scene_text(text: str, name: str = "<string>") -> Scene:
+    """Like :func:`load_scene` for YAML text held in memory (``name`` appears in messages)."""
+    return scene_from_source(parse_yaml_text(text, name))
+
+
+def scene_from_data(data: dict, name: str = "<data>") -> Scene:
+    """Validate already-parsed data (no line numbers available)."""
+    return scene_from_source(YamlSource(data, {}, name))
+
+
+def scene_from_source(src: YamlSource) -> Scene:
+    if not isinstance(src.data, dict):
+        raise src.error((), f"a scene must be a mapping with 'version: 1' at the top, got {type(src.data).__name__}")
+    version = src.data.get("version")
+    if version != 1:
+        raise src.error(("version",), f"unsupported scene format version {version!r}; this twin reads version 1")
+    try:
+        scene = Scene.model_validate(src.data)
+    except ValidationError as exc:
+        raise _scene_error(src, exc) from None
+    check_references(scene, src)
+    return scene
+
+
+def _scene_error(src: YamlSource, exc: ValidationError) -> SceneError:
+    errors = exc.errors(include_url=False)
+    lines = []
+    first: tuple[KeyPath, str] | None = None
+    for err in errors[:MAX_REPORTED]:
+        loc = _clean_loc(err["loc"])
+        message = _describe(err, loc)
+        if first is None:
+            first = (loc, message)
+        line = src.line_of(loc)
+        where = f"{src.path}:{line}" if line else src.path
+        lines.append(f"{where}: {format_key_path(loc) or '<top>'}: {message}")
+    more = len(errors) - MAX_REPORTED
+    if more > 0:
+        lines.append(f"... and {more} more problem(s)")
+    loc, message = first
+    err = src.error(loc, message)
+    if len(lines) > 1:
+        err.args = ("\n".join(lines),)
+    return err
+
+
+def _clean_loc(loc: tuple) -> KeyPath:
+    # pydantic inserts validator/union tags such as 'constant' or 'function-after[...]' into loc;
+    # keep only the parts that are real keys of the YAML document.
+    return tuple(p for p in loc if isinstance(p, int) or not (str(p).startswith("function-")
+                                                              or "[" in str(p)))
+
+
+def _describe(err: dict[str, Any], loc: KeyPath) -> str:
+    kind = err["type"]
+    msg = err["msg"]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        key = loc[-1] if loc else "?"
+        valid = sorted(_fields_at(loc[:-1]))
+        hint = _did_you_mean(str(key), valid)
+        return f"unknown key {key!r}.{hint} Valid keys: {valid}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind in ("literal_error", "enum"):
+        expected = err.get("ctx", {}).get("expected", "")
+        options = [s.strip().strip("'") for s in expected.replace(" or ", ", ").split(",") if s.strip()]
+        hint = _did_you_mean(str(got), options)
+        return f"{msg} (got {got!r}).{hint}".rstrip(".") + ("" if hint else "")
+    if got is not None and not isinstance(got, dict | list):
+        return f"{msg} (got {got!r})"
+    return msg
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _fields_at(loc: KeyPath) -> list[str]:
+    """Names of the keys the model at ``loc`` accepts (for unknown-key suggestions)."""
+    model: Any = Scene
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        model = _model_of(model, part)
+        if model is None:
+            return []
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _model_of(model: Any, field: str) -> type[BaseModel] | None:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)) or field not in model.model_fields:
+        return None
+    return _find_model(model.model_fields[field].annotation)
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, typing.Annotated, dict) or origin is not None:
+        for arg in typing.get_args(annotation):
+            found = _find_model(arg)
+            if found is not None:
+                return found
+    return None
+
+

@@ -1,0 +1,357 @@
+"""Typed, frozen models of scene format v1 (the line part).
+
+These pydantic models are the single definition of the format: the loader validates YAML into
+them, ``twin schema`` exports their JSON Schema, and ``docs/scene-format.md`` documents them.
+All quantities are SI (m, s); names with a unit suffix (``_s``, ``_m``, ``_mps``) say so.
+Cross-references between elements are by full name and are resolved in :mod:`twin.scene.resolve`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .durations import parse_clock_s, parse_duration_s
+
+__all__ = [
+    "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
+    "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
+    "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
+]
+
+#: Hierarchical names: segments of letters, digits, ``_`` and ``-`` joined by ``/`` (``smt/printer``).
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*(/[A-Za-z_][A-Za-z0-9_\-]*)*$"
+#: Upper bound on any capacity: state arrays are preallocated, so a hostile file must not ask for 10^12.
+MAX_CAPACITY = 1_000_000
+MAX_SAMPLES = 1_000_000
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=200)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Distribution(_Model):
+    """A random variable in seconds (or any non-negative quantity).
+
+    A bare number in a scene means ``{dist: constant, value: <number>}``. ``normal`` is truncated
+    at 0 (resampled until non-negative); ``lognormal`` takes the mean and standard deviation of the
+    variable itself, not of its logarithm; ``empirical`` draws uniformly from the listed samples.
+    """
+
+    dist: Literal["constant", "uniform", "triangular", "normal", "lognormal", "exponential", "empirical"]
+    value: NonNegFloat | None = Field(None, description="constant: the value")
+    mean: PositiveFloat | None = Field(None, description="exponential, normal, lognormal: the mean")
+    std: NonNegFloat | None = Field(None, description="normal, lognormal: the standard deviation")
+    low: NonNegFloat | None = Field(None, description="uniform, triangular: the lower bound")
+    high: NonNegFloat | None = Field(None, description="uniform, triangular: the upper bound")
+    mode: NonNegFloat | None = Field(None, description="triangular: the most likely value")
+    samples: list[NonNegFloat] | None = Field(None, max_length=MAX_SAMPLES,
+                                              description="empirical: observed values")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _constant_shorthand(cls, data):
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"dist": "constant", "value": data}
+        return data
+
+    @model_validator(mode="after")
+    def _check_parameters(self) -> Distribution:
+        needed = {
+            "constant": ("value",), "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
+            "normal": ("mean", "std"), "lognormal": ("mean", "std"), "exponential": ("mean",),
+            "empirical": ("samples",),
+        }[self.dist]
+        allowed = set(needed) | {"dist"}
+        given = {k for k, v in self.__dict__.items() if v is not None}
+        missing = [k for k in needed if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"distribution '{self.dist}' needs {', '.join(needed)}; missing {', '.join(missing)}")
+        extra = sorted(given - allowed)
+        if extra:
+            raise ValueError(f"distribution '{self.dist}' takes only {', '.join(needed)}; "
+                             f"remove {', '.join(extra)}")
+        if self.dist in ("uniform", "triangular") and self.low > self.high:
+            raise ValueError(f"low ({self.low}) must be <= high ({self.high})")
+        if self.dist == "triangular" and not (self.low <= self.mode <= self.high):
+            raise ValueError(f"mode ({self.mode}) must lie in [low, high] = [{self.low}, {self.high}]")
+        if self.dist == "empirical" and not self.samples:
+            raise ValueError("empirical distribution needs at least one sample")
+        return self
+
+    def mean_value(self) -> float:
+        """The expected value (for normal: of the untruncated normal, which is close when mean >> std)."""
+        if self.dist == "constant":
+            return self.value
+        if self.dist == "uniform":
+            return 0.5 * (self.low + self.high)
+        if self.dist == "triangular":
+            return (self.low + self.mode + self.high) / 3.0
+        if self.dist == "empirical":
+            return math.fsum(self.samples) / len(self.samples)
+        return self.mean
+
+
+DistLike = Annotated[Distribution, Field(description="a distribution, or a number for a constant")]
+
+
+class PartType(_Model):
+    """A kind of part that flows through the line."""
+
+    name: Name
+    length_m: PositiveFloat = Field(0.2, description="length along the conveyor (blocks photo-eyes)")
+    description: str = ""
+
+
+class ScheduledRelease(_Model):
+    """A planned release of ``count`` parts at time ``at_s`` (a production order)."""
+
+    at_s: NonNegFloat
+    count: Annotated[int, Field(ge=1, le=MAX_CAPACITY)] = 1
+    part_type: Name | None = None
+
+
+class Source(_Model):
+    """Where parts enter the line: an arrival process, an always-available supply, or a schedule.
+
+    Exactly one of ``interarrival``, ``always_available: true`` or ``schedule`` is given.
+    Part types come from ``part_type`` (one type) or ``part_mix`` (weights, sampled per part).
+    """
+
+    name: Name
+    to: Name
+    interarrival: DistLike | None = None
+    always_available: bool = False
+    schedule: list[ScheduledRelease] | None = Field(None, max_length=100_000)
+    part_type: Name | None = None
+    part_mix: dict[Name, PositiveFloat] | None = None
+    on_blocked: Literal["wait", "drop"] = Field(
+        "wait", description="wait: hold the arrived part and pause arrivals; drop: count it as lost")
+    max_parts: Annotated[int, Field(ge=1)] | None = Field(None, description="stop after releasing this many")
+    start_s: NonNegFloat = Field(0.0, description="first arrival is not before this time")
+    calendar: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Source:
+        modes = [self.interarrival is not None, self.always_available, self.schedule is not None]
+        if sum(modes) != 1:
+            raise ValueError("give exactly one of 'interarrival', 'always_available: true' or 'schedule'")
+        if self.part_type is not None and self.part_mix is not None:
+            raise ValueError("give 'part_type' or 'part_mix', not both")
+        return self
+
+
+class Buffer(_Model):
+    """A FIFO store with finite capacity; parts pass through it in zero time when downstream is free."""
+
+    name: Name
+    to: Name
+    capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
+
+
+class PhotoEye(_Model):
+    """A photo-eye on a conveyor, blocked while a part covers ``at_m`` (full name ``<conveyor>/<name>``)."""
+
+    name: Name
+    at_m: NonNegFloat
+
+
+class Conveyor(_Model):
+    """An accumulating (zero-pressure) conveyor.
+
+    Parts enter at 0 and travel at ``speed_mps``; a part that reaches ``length_m`` waits there until
+    downstream accepts it, and parts behind it queue at ``spacing_m`` (centre to centre). A new part
+    can enter once the last part has moved ``spacing_m`` from the entrance.
+    """
+
+    name: Name
+    to: Name
+    length_m: PositiveFloat
+    speed_mps: PositiveFloat
+    spacing_m: PositiveFloat
+    photo_eyes: list[PhotoEye] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> Conveyor:
+        if self.spacing_m > self.length_m:
+            raise ValueError(f"spacing_m ({self.spacing_m}) must be <= length_m ({self.length_m})")
+        if self.length_m / self.spacing_m > MAX_CAPACITY:
+            raise ValueError(f"length_m / spacing_m must be <= {MAX_CAPACITY}")
+        for eye in self.photo_eyes:
+            if eye.at_m > self.length_m:
+                raise ValueError(f"photo-eye '{eye.name}' at_m ({eye.at_m}) is past the end "
+                                 f"(length_m = {self.length_m})")
+        return self
+
+
+class Failure(_Model):
+    """A failure mode: time to failure and time to repair.
+
+    ``mtbf_s``/``mttr_s`` are shorthands for exponential distributions. ``basis: operating`` counts
+    time to failure only while the station is processing (operation-dependent failures);
+    ``calendar`` counts wall-clock time.
+    """
+
+    name: Name = "failure"
+    mtbf_s: PositiveFloat | None = None
+    mttr_s: PositiveFloat | None = None
+    time_to_failure: DistLike | None = None
+    time_to_repair: DistLike | None = None
+    basis: Literal["operating", "calendar"] = "operating"
+
+    @model_validator(mode="after")
+    def _one_each(self) -> Failure:
+        if (self.mtbf_s is None) == (self.time_to_failure is None):
+            raise ValueError("give exactly one of 'mtbf_s' or 'time_to_failure'")
+        if (self.mttr_s is None) == (self.time_to_repair is None):
+            raise ValueError("give exactly one of 'mttr_s' or 'time_to_repair'")
+        return self
+
+    def ttf(self) -> Distribution:
+        return self.time_to_failure or Distribution(dist="exponential", mean=self.mtbf_s)
+
+    def ttr(self) -> Distribution:
+        return self.time_to_repair or Distribution(dist="exponential", mean=self.mttr_s)
+
+
+class Inspection(_Model):
+    """Makes a station an inspection: each part gets a pass/fail result that diverters can route by."""
+
+    detect_prob: Probability = Field(1.0, description="P(fail | part is defective)")
+    false_reject_prob: Probability = Field(0.0, description="P(fail | part is good)")
+
+
+class Station(_Model):
+    """A machine with ``capacity`` parallel servers; blocking after service.
+
+    A finished part stays on its server until the downstream element accepts it.
+    """
+
+    name: Name
+    to: Name
+    capacity: Annotated[int, Field(ge=1, le=10_000)] = 1
+    process_time: DistLike
+    process_time_by_type: dict[Name, DistLike] = Field(default_factory=dict)
+    setup_time: DistLike | None = Field(None, description="changeover when the part type changes")
+    failures: list[Failure] = Field(default_factory=list, max_length=100)
+    scrap_prob: Probability = Field(0.0, description="part is scrapped at the end of processing")
+    defect_prob: Probability = Field(0.0, description="part gets a latent defect (found by inspection)")
+    inspection: Inspection | None = None
+    calendar: Name | None = None
+
+
+class Diverter(_Model):
+    """Routes each part to one of several outputs, in zero time.
+
+    Rules: ``by_part_type`` (``routes`` maps part type to output, ``default`` for the rest),
+    ``by_inspection`` (``on_pass``/``on_fail``), ``round_robin`` (next output in turn that can
+    accept), ``shortest_queue`` (the accepting output holding the fewest parts; ties to the first).
+    """
+
+    name: Name
+    rule: Literal["by_part_type", "by_inspection", "round_robin", "shortest_queue"]
+    outputs: list[Name] | None = Field(None, max_length=1000)
+    routes: dict[Name, Name] | None = None
+    default: Name | None = None
+    on_pass: Name | None = None
+    on_fail: Name | None = None
+
+    @model_validator(mode="after")
+    def _rule_fields(self) -> Diverter:
+        need = {"by_part_type": ("routes",), "by_inspection": ("on_pass", "on_fail"),
+                "round_robin": ("outputs",), "shortest_queue": ("outputs",)}[self.rule]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"rule '{self.rule}' needs {', '.join(need)}; missing {', '.join(missing)}")
+        if self.rule in ("round_robin", "shortest_queue") and len(self.outputs) < 1:
+            raise ValueError("outputs must not be empty")
+        return self
+
+    def targets(self) -> list[str]:
+        """Every element this diverter can send to, in a stable order."""
+        if self.rule == "by_part_type":
+            out = list(self.routes.values()) + ([self.default] if self.default else [])
+        elif self.rule == "by_inspection":
+            out = [self.on_pass, self.on_fail]
+        else:
+            out = list(self.outputs)
+        return list(dict.fromkeys(out))
+
+
+class Merge(_Model):
+    """Joins several flows into one. ``fifo`` serves the longest-waiting input first;
+    ``priority`` serves inputs in the order listed in ``inputs``."""
+
+    name: Name
+    to: Name
+    rule: Literal["fifo", "priority"] = "fifo"
+    inputs: list[Name] | None = None
+
+
+class Sink(_Model):
+    """Where finished parts leave the line (counted for throughput and lead time)."""
+
+    name: Name
+
+
+class TimeWindow(_Model):
+    """A window of the calendar's period, ``start``/``end`` as ``"HH:MM"`` (may wrap past the period)."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, v: str) -> str:
+        parse_clock_s(v)
+        return v
+
+
+class Calendar(_Model):
+    """A repeating shift calendar: working windows (shifts) minus breaks, repeating every ``period_h``."""
+
+    name: Name
+    period_h: PositiveFloat = 24.0
+    shifts: list[TimeWindow] = Field(min_length=1, max_length=1000)
+    breaks: list[TimeWindow] = Field(default_factory=list, max_length=1000)
+
+
+class SimSettings(_Model):
+    """Run settings; CLI options override them."""
+
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    warmup_s: NonNegFloat = 0.0
+    control_step_s: PositiveFloat = Field(0.01, description="Twin.step() length (the PLC-scan analogue)")
+    until: str | NonNegFloat | None = Field(None, description="default run length, e.g. '8h'")
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, v):
+        if v is not None:
+            parse_duration_s(v)
+        return v
+
+
+class Scene(_Model):
+    """A whole scene file (format version 1)."""
+
+    version: Literal[1]
+    name: Name | None = None
+    description: str = ""
+    sim: SimSettings = Field(default_factory=SimSettings)
+    part_types: list[PartType] = Field(min_length=1, max_length=10_000)
+    sources: list[Source] = Field(min_length=1, max_length=10_000)
+    buffers: list[Buffer] = Field(default_factory=list, max_length=100_000)
+    conveyors: list[Conveyor] = Field(default_factory=list, max_length=100_000)
+    stations: list[Station] = Field(default_factory=list, max_length=100_000)
+    diverters: list[Diverter] = Field(default_factory=list, max_length=100_000)
+    merges: list[Merge] = Field(default_factory=list, max_length=100_000)
+    sinks: list[Sink] = Field(min_length=1, max_length=10_000)
+    calendars: list[Calendar] = Field(default_factory=list, max_length=1000)

@@ -1,0 +1,241 @@
+"""Cross-reference and topology checks that a single field cannot express.
+
+Every reference (``to:``, diverter outputs, part types, calendars) must name an existing element of
+the right kind; every element must be reachable from a source and have a path to a sink; routers
+(diverters, merges) must not form a loop by themselves; and no zero-time path may let an
+always-available source release infinitely many parts in one instant.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict, deque
+
+from .models import Scene
+from .yaml_source import YamlSource
+
+__all__ = ["check_references", "element_kinds"]
+
+SENDERS = ("sources", "buffers", "conveyors", "stations")
+RECEIVERS = ("buffers", "conveyors", "stations", "sinks", "diverters", "merges")
+_KIND_WORD = {"sources": "source", "buffers": "buffer", "conveyors": "conveyor", "stations": "station",
+              "sinks": "sink", "diverters": "diverter", "merges": "merge"}
+
+
+def element_kinds(scene: Scene) -> dict[str, str]:
+    """Map every element name to its section (``'stations'``, ``'buffers'``, ...)."""
+    out: dict[str, str] = {}
+    for section in ("sources", "buffers", "conveyors", "stations", "diverters", "merges", "sinks"):
+        for el in getattr(scene, section):
+            out[el.name] = section
+    return out
+
+
+def _suggest(name: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    shown = valid if len(valid) <= 20 else valid[:20] + ["..."]
+    return f"{hint} Valid: {shown}"
+
+
+def check_references(scene: Scene, src: YamlSource) -> None:
+    """Raise SceneError (with file, line, key path) for the first broken reference or topology rule."""
+    kinds: dict[str, str] = {}
+    first_at: dict[str, tuple] = {}
+    for section in ("sources", "buffers", "conveyors", "stations", "diverters", "merges", "sinks"):
+        for i, el in enumerate(getattr(scene, section)):
+            if el.name in kinds:
+                raise src.error((section, i, "name"), f"duplicate element name {el.name!r} "
+                                f"(first defined at {_fmt(first_at[el.name])})")
+            kinds[el.name] = section
+            first_at[el.name] = (section, i)
+    _unique(scene.part_types, "part_types", src)
+    _unique(scene.calendars, "calendars", src)
+    part_types = [p.name for p in scene.part_types]
+    calendars = [c.name for c in scene.calendars]
+    receivers = sorted(n for n, k in kinds.items() if k in RECEIVERS)
+
+    def need_receiver(name: str, where: tuple) -> None:
+        if name not in kinds:
+            raise src.error(where, f"no element named {name!r}.{_suggest(name, receivers)}")
+        if kinds[name] == "sources":
+            raise src.error(where, f"{name!r} is a source and cannot receive parts.{_suggest(name, receivers)}")
+
+    def need_part_type(name: str, where: tuple) -> None:
+        if name not in part_types:
+            raise src.error(where, f"no part type named {name!r}.{_suggest(name, part_types)}")
+
+    def need_calendar(name: str | None, where: tuple) -> None:
+        if name is not None and name not in calendars:
+            raise src.error(where, f"no calendar named {name!r}.{_suggest(name, calendars)}")
+
+    eye_names: set[str] = set()
+    for i, cv in enumerate(scene.conveyors):
+        for j, eye in enumerate(cv.photo_eyes):
+            full = f"{cv.name}/{eye.name}"
+            if full in eye_names or full in kinds:
+                raise src.error(("conveyors", i, "photo_eyes", j, "name"), f"duplicate name {full!r}")
+            eye_names.add(full)
+
+    for section in ("sources", "buffers", "conveyors", "stations", "merges"):
+        for i, el in enumerate(getattr(scene, section)):
+            need_receiver(el.to, (section, i, "to"))
+    for i, s in enumerate(scene.sources):
+        if s.part_type:
+            need_part_type(s.part_type, ("sources", i, "part_type"))
+        for key in s.part_mix or {}:
+            need_part_type(key, ("sources", i, "part_mix", key))
+        for j, rel in enumerate(s.schedule or []):
+            if rel.part_type:
+                need_part_type(rel.part_type, ("sources", i, "schedule", j, "part_type"))
+        need_calendar(s.calendar, ("sources", i, "calendar"))
+        if s.interarrival is not None and _always_zero(s.interarrival):
+            raise src.error(("sources", i, "interarrival"), "interarrival time is always 0 "
+                            "(infinitely many parts per instant); use a positive time")
+    for i, st in enumerate(scene.stations):
+        for key in st.process_time_by_type:
+            need_part_type(key, ("stations", i, "process_time_by_type", key))
+        need_calendar(st.calendar, ("stations", i, "calendar"))
+        for key, dist in [("process_time", st.process_time)] + [
+                (("process_time_by_type", k), d) for k, d in st.process_time_by_type.items()]:
+            if _always_zero(dist):
+                path = ("stations", i) + (key if isinstance(key, tuple) else (key,))
+                raise src.error(path, "process time is always 0; a station needs a positive time")
+    for i, d in enumerate(scene.diverters):
+        if d.rule == "by_part_type":
+            for key, target in d.routes.items():
+                need_part_type(key, ("diverters", i, "routes", key))
+                need_receiver(target, ("diverters", i, "routes", key))
+            if d.default:
+                need_receiver(d.default, ("diverters", i, "default"))
+            else:
+                missing = [p for p in part_types if p not in d.routes]
+                if missing:
+                    raise src.error(("diverters", i, "routes"), f"no route for part type(s) {missing}; "
+                                    "add them or give 'default'")
+        elif d.rule == "by_inspection":
+            need_receiver(d.on_pass, ("diverters", i, "on_pass"))
+            need_receiver(d.on_fail, ("diverters", i, "on_fail"))
+        else:
+            for j, target in enumerate(d.outputs):
+                need_receiver(target, ("diverters", i, "outputs", j))
+    for i, m in enumerate(scene.merges):
+        for j, name in enumerate(m.inputs or []):
+            if kinds.get(name) not in SENDERS:
+                valid = sorted(n for n, k in kinds.items() if k in SENDERS)
+                raise src.error(("merges", i, "inputs", j), f"no source, buffer, conveyor or station named "
+                                f"{name!r}.{_suggest(name, valid)}")
+        if m.rule == "priority" and not m.inputs:
+            raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
+    _check_topology(scene, kinds, src, first_at)
+
+
+def _unique(items, section: str, src: YamlSource) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.name in seen:
+            raise src.error((section, i, "name"), f"duplicate name {item.name!r}")
+        seen.add(item.name)
+
+
+def _fmt(where: tuple) -> str:
+    return f"{where[0]}[{where[1]}]"
+
+
+def _always_zero(dist) -> bool:
+    if dist.dist == "constant":
+        return dist.value == 0
+    if dist.dist == "uniform":
+        return dist.high == 0
+    if dist.dist == "triangular":
+        return dist.high == 0
+    if dist.dist == "empirical":
+        return max(dist.samples) == 0
+    return False
+
+
+def successors(scene: Scene) -> dict[str, list[str]]:
+    """Directed flow graph: element name -> names it can send parts to."""
+    succ: dict[str, list[str]] = defaultdict(list)
+    for section in ("sources", "buffers", "conveyors", "stations", "merges"):
+        for el in getattr(scene, section):
+            succ[el.name].append(el.to)
+    for d in scene.diverters:
+        succ[d.name].extend(d.targets())
+    return succ
+
+
+def _check_topology(scene: Scene, kinds: dict[str, str], src: YamlSource, first_at: dict) -> None:
+    succ = successors(scene)
+    pred: dict[str, list[str]] = defaultdict(list)
+    for a, outs in succ.items():
+        for b in outs:
+            pred[b].append(a)
+    reach = _closure([s.name for s in scene.sources], succ)
+    to_sink = _closure([s.name for s in scene.sinks], pred)
+    for name, section in kinds.items():
+        where = first_at[name] + ("name",)
+        if name not in reach:
+            raise src.error(where, f"{_KIND_WORD[section]} {name!r} is unreachable from any source")
+        if name not in to_sink:
+            raise src.error(where, f"{_KIND_WORD[section]} {name!r} has no path to a sink")
+    routers = {n for n, k in kinds.items() if k in ("diverters", "merges")}
+    # A loop made only of routers would route a part forever in zero time.
+    color: dict[str, int] = {}
+    for start in routers:
+        stack = [(start, iter(succ[start]))]
+        color[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next((n for n in it if n in routers), None)
+            if nxt is None:
+                color[node] = 2
+                stack.pop()
+            elif color.get(nxt) == 1:
+                raise src.error(first_at[nxt] + ("name",), f"diverters/merges form a loop through {nxt!r} "
+                                "with no buffer, conveyor or station in it")
+            elif nxt not in color:
+                color[nxt] = 1
+                stack.append((nxt, iter(succ[nxt])))
+    # round_robin / shortest_queue choose among concrete receivers: their outputs may pass merges and
+    # deterministic diverters, but not another choosing diverter.
+    choosing = {d.name for d in scene.diverters if d.rule in ("round_robin", "shortest_queue")}
+    for i, d in enumerate(scene.diverters):
+        if d.name not in choosing:
+            continue
+        for j, out in enumerate(d.outputs):
+            seen = _closure([out], {n: succ[n] for n in routers})
+            bad = sorted((seen & choosing) - {d.name} | ({d.name} & seen))
+            if bad:
+                raise src.error(("diverters", i, "outputs", j), f"output {out!r} leads to choosing diverter "
+                                f"{bad[0]!r} without a buffer, conveyor or station between them")
+    # Zero-time path from an always-available source to a sink: infinite parts in one instant.
+    zero_time = {n for n, k in kinds.items() if k in ("buffers", "diverters", "merges")}
+    for i, s in enumerate(scene.sources):
+        if not s.always_available:
+            continue
+        frontier = deque([s.to])
+        seen: set[str] = set()
+        while frontier:
+            n = frontier.popleft()
+            if n in seen:
+                continue
+            seen.add(n)
+            if kinds[n] == "sinks":
+                raise src.error(("sources", i, "always_available"), f"always-available source {s.name!r} "
+                                f"reaches sink {n!r} through buffers/routers only, which would release "
+                                "infinitely many parts at one instant; put a station or conveyor between")
+            if n in zero_time:
+                frontier.extend(succ[n])
+
+
+def _closure(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
+    seen = set(starts)
+    frontier = deque(starts)
+    while frontier:
+        n = frontier.popleft()
+        for m in edges.get(n, ()):
+            if m not in seen:
+                seen.add(m)
+                frontier.append(m)
+    return seen

@@ -14,7 +14,7 @@ from .layout import SRV_DOWN, SRV_OFF
 __all__ = ["count_change", "wip_change", "srv_refresh", "station_refresh", "trace"]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def count_change(P, S, n, delta, t):
     """Change the number of parts held by node ``n`` by ``delta`` at time ``t``."""
     S.node_area[n] += S.node_count[n] * (t - S.node_since[n])
@@ -25,7 +25,7 @@ def count_change(P, S, n, delta, t):
         S.node_max[n] = c
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def wip_change(S, delta, t):
     """Change the line's work in process (parts released and not yet out) by ``delta``."""
     S.wip_area[0] += S.wip[0] * (t - S.wip_since[0])
@@ -42,7 +42,7 @@ def _effective(S, n, s):
     return S.srv_state[s]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def srv_refresh(P, S, s, t):
     """Close the interval of server ``s``'s effective state if it changed."""
     n = P.srv_node[s]
@@ -71,7 +71,7 @@ def station_refresh(P, S, n, t):
         S.st_active[n] = active
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def trace(S, event, p, node, aux, t):
     """Append one trace record for part ``p`` (no-op when tracing is off)."""
     if S.trace_on[0]:

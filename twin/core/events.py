@@ -13,6 +13,7 @@ from numba import njit
 
 from .accounting import count_change, station_refresh, trace, wip_change
 from .flow import (
+    operating_time,
     alloc_part,
     belt_d,
     cancel_timer,
@@ -135,9 +136,11 @@ def init_kernel(P, S):
         elif P.sched_len[n] > 0:
             set_timer(S, n, max(P.sched_t[P.sched_off[n]], P.src_start_s[n]))
     for f in range(P.n_fail):
-        S.fl_ttf_left[f] = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
-        if not P.fail_operating[f]:
-            set_timer(S, P.slot_fail + f, S.fl_ttf_left[f])
+        ttf = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
+        if P.fail_operating[f]:
+            S.fl_due_op[f] = ttf
+        else:
+            set_timer(S, P.slot_fail + f, ttf)
     _drain(P, S, t)
 
 
@@ -236,6 +239,12 @@ def _on_server_timer(P, S, s, t):
 def _on_failure_timer(P, S, f, t):
     n = P.fail_node[f]
     slot = P.slot_fail + f
+    if not S.fl_down[f] and P.fail_operating[f]:
+        left = S.fl_due_op[f] - operating_time(S, n, t)
+        if left > 1e-9 * (1.0 + S.fl_due_op[f]):  # fired early: the station paused meanwhile
+            if S.st_op[n]:
+                set_timer(S, slot, t + left)
+            return
     if not S.fl_down[f]:
         S.fl_down[f] = True
         S.st_fail_count[n] += 1
@@ -246,11 +255,12 @@ def _on_failure_timer(P, S, f, t):
         return
     S.fl_down[f] = False
     S.st_down[n] -= 1
-    S.fl_ttf_left[f] = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
-    if not P.fail_operating[f]:
-        set_timer(S, slot, t + S.fl_ttf_left[f])
-    elif S.st_op[n]:
-        set_timer(S, slot, t + S.fl_ttf_left[f])
+    ttf = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
+    if P.fail_operating[f]:
+        # operating time is frozen while down, so the clock restarts from the current value
+        S.fl_due_op[f] = operating_time(S, n, t) + ttf
+    else:
+        set_timer(S, slot, t + ttf)
     station_resume(P, S, n, t)
 
 
@@ -269,13 +279,13 @@ def run_until(P, S, t_end, max_events, trace_margin, lt_margin):
             return ST_LEADTIME_FULL
         if events >= max_events:
             return ST_MAX_EVENTS
-        t_next = heap_peek_time(S.heap, S.tm_time, S.heap_size)
+        t_next = heap_peek_time(S)
         if t_next > t_end:
             if t_end > S.t[0]:
                 S.t[0] = t_end
             return ST_DONE
         slot = S.heap[0]
-        heap_pop(S.heap, S.pos, S.tm_time, S.tm_stamp, S.heap_size)
+        heap_pop(S)
         t = t_next
         S.t[0] = t
         if slot < P.slot_b:

@@ -50,23 +50,22 @@ EPS_M = 1e-9  # tolerance on belt positions (m): event times are rounded, positi
 
 # ---------------------------------------------------------------- helpers
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def draw(P, S, d, stream):
-    return sample(d, P.dist_kind, P.dist_a, P.dist_b, P.dist_c, P.dist_off, P.dist_len,
-                  P.emp_values, S.rng_state, stream)
+    return sample(P, S, d, stream)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def set_timer(S, slot, t):
-    heap_set(slot, t, S.heap, S.pos, S.tm_time, S.tm_stamp, S.heap_size, S.stamp)
+    heap_set(S, slot, t)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def cancel_timer(S, slot):
-    heap_cancel(slot, S.heap, S.pos, S.tm_time, S.tm_stamp, S.heap_size)
+    heap_cancel(S, slot)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def wl_push(S, n):
     """Queue node ``n`` to try sending its ready parts (once; FIFO keeps the order deterministic)."""
     if not S.wl_in[n]:
@@ -76,7 +75,7 @@ def wl_push(S, n):
         S.wl_in[n] = True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def belt_d(S, n, t):
     """Belt odometer of conveyor ``n`` at time ``t`` (m)."""
     return S.cv_d0[n] + S.cv_v[n] * (t - S.cv_t0[n])
@@ -92,7 +91,7 @@ def belt_time(S, n, d_target, t):
     return tt if tt > t else t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _q_at(P, S, n, k):
     cap = P.node_cap[n]
     return S.qbuf[P.node_q_off[n] + (S.q_head[n] + k) % cap]
@@ -212,21 +211,34 @@ def resolve(P, S, node, p, t):
 # ---------------------------------------------------------------- stations
 
 @njit(cache=True)
+def operating_time(S, n, t):
+    """Cumulative time station ``n`` has spent operating (processing or in setup) up to ``t``."""
+    if S.st_op[n]:
+        return S.st_op_acc[n] + (t - S.st_op_since[n])
+    return S.st_op_acc[n]
+
+
+@njit(cache=True)
 def operating_refresh(P, S, n, t):
-    """Start or stop the clocks of operation-dependent failures when processing starts or stops."""
+    """Track operating time; arm the clocks of operation-dependent failures when it starts.
+
+    A failure is due when the operating time reaches ``fl_due_op``. Its timer is set for when that
+    would happen if the station kept operating, and is not cancelled when it stops: a timer that
+    fires early just re-arms itself. This saves two heap operations per part.
+    """
     op = S.st_busy[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
     if op == S.st_op[n]:
         return
-    S.st_op[n] = op
+    if not op:
+        S.st_op_acc[n] += t - S.st_op_since[n]
+        S.st_op[n] = False
+        return
+    S.st_op[n] = True
+    S.st_op_since[n] = t
     off = P.st_fail_off[n]
     for f in range(off, off + P.st_fail_len[n]):
-        if P.fail_operating[f] and not S.fl_down[f]:
-            slot = P.slot_fail + f
-            if op:
-                set_timer(S, slot, t + S.fl_ttf_left[f])
-            else:
-                S.fl_ttf_left[f] = max(S.tm_time[slot] - t, 0.0)
-                cancel_timer(S, slot)
+        if P.fail_operating[f] and not S.fl_down[f] and S.pos[P.slot_fail + f] < 0:
+            set_timer(S, P.slot_fail + f, t + (S.fl_due_op[f] - S.st_op_acc[n]))
 
 
 @njit(cache=True)

@@ -5,7 +5,9 @@ the heap never grows: scheduling a slot that is already pending moves it, and ca
 it. Ties in time are broken by a stamp taken from a global counter when the timer was set, which
 makes the event order (and so every result) deterministic and independent of the control step.
 
-Arrays (all preallocated, length ``n_slots``):
+The kernels take the state StructRef ``S`` rather than its arrays: passing arrays between
+non-inlined numba functions costs two atomic reference-count updates per array per call, which
+dominated the event cost. Fields used (all preallocated, length ``n_slots``):
     heap     int32  slot ids in heap order (first ``size[0]`` entries valid)
     pos      int32  position of each slot in ``heap``, -1 when not pending
     tm_time  float64 due time of each slot (inf when not pending)
@@ -40,7 +42,11 @@ def _less(a, b, tm_time, tm_stamp):
 
 
 @njit(cache=True)
-def _sift_up(i, heap, pos, tm_time, tm_stamp):
+def _sift_up(S, i):
+    heap = S.heap
+    pos = S.pos
+    tm_time = S.tm_time
+    tm_stamp = S.tm_stamp
     slot = heap[i]
     while i > 0:
         parent = (i - 1) >> 1
@@ -56,7 +62,11 @@ def _sift_up(i, heap, pos, tm_time, tm_stamp):
 
 
 @njit(cache=True)
-def _sift_down(i, heap, pos, tm_time, tm_stamp, size):
+def _sift_down(S, i, size):
+    heap = S.heap
+    pos = S.pos
+    tm_time = S.tm_time
+    tm_stamp = S.tm_stamp
     slot = heap[i]
     while True:
         child = 2 * i + 1
@@ -77,58 +87,58 @@ def _sift_down(i, heap, pos, tm_time, tm_stamp, size):
 
 
 @njit(cache=True)
-def heap_set(slot, t, heap, pos, tm_time, tm_stamp, heap_size, stamp):
+def heap_set(S, slot, t):
     """Schedule (or move) timer ``slot`` to time ``t``; ``t = inf`` cancels it."""
     if t == np.inf:
-        heap_cancel(slot, heap, pos, tm_time, tm_stamp, heap_size)
+        heap_cancel(S, slot)
         return
-    stamp[0] += 1
-    tm_stamp[slot] = stamp[0]
-    old = tm_time[slot]
-    tm_time[slot] = t
-    i = pos[slot]
+    S.stamp[0] += 1
+    S.tm_stamp[slot] = S.stamp[0]
+    old = S.tm_time[slot]
+    S.tm_time[slot] = t
+    i = S.pos[slot]
     if i < 0:
-        i = heap_size[0]
-        heap_size[0] = i + 1
-        heap[i] = slot
-        pos[slot] = i
-        _sift_up(i, heap, pos, tm_time, tm_stamp)
+        i = S.heap_size[0]
+        S.heap_size[0] = i + 1
+        S.heap[i] = slot
+        S.pos[slot] = i
+        _sift_up(S, i)
     elif t <= old:
-        _sift_up(i, heap, pos, tm_time, tm_stamp)
+        _sift_up(S, i)
     else:
-        _sift_down(i, heap, pos, tm_time, tm_stamp, heap_size[0])
+        _sift_down(S, i, S.heap_size[0])
 
 
 @njit(cache=True)
-def heap_cancel(slot, heap, pos, tm_time, tm_stamp, heap_size):
+def heap_cancel(S, slot):
     """Remove timer ``slot`` if pending."""
-    i = pos[slot]
-    tm_time[slot] = np.inf
+    i = S.pos[slot]
+    S.tm_time[slot] = np.inf
     if i < 0:
         return
-    pos[slot] = -1
-    last = heap_size[0] - 1
-    heap_size[0] = last
+    S.pos[slot] = -1
+    last = S.heap_size[0] - 1
+    S.heap_size[0] = last
     if i == last:
         return
-    moved = heap[last]
-    heap[i] = moved
-    pos[moved] = i
-    _sift_down(i, heap, pos, tm_time, tm_stamp, last)
-    _sift_up(pos[moved], heap, pos, tm_time, tm_stamp)
+    moved = S.heap[last]
+    S.heap[i] = moved
+    S.pos[moved] = i
+    _sift_down(S, i, last)
+    _sift_up(S, S.pos[moved])
 
 
 @njit(cache=True)
-def heap_peek_time(heap, tm_time, heap_size):
+def heap_peek_time(S):
     """Due time of the earliest timer, inf when none is pending."""
-    if heap_size[0] == 0:
+    if S.heap_size[0] == 0:
         return np.inf
-    return tm_time[heap[0]]
+    return S.tm_time[S.heap[0]]
 
 
 @njit(cache=True)
-def heap_pop(heap, pos, tm_time, tm_stamp, heap_size):
+def heap_pop(S):
     """Remove and return the earliest slot (caller checks ``heap_size`` first)."""
-    slot = heap[0]
-    heap_cancel(slot, heap, pos, tm_time, tm_stamp, heap_size)
+    slot = S.heap[0]
+    heap_cancel(S, slot)
     return slot

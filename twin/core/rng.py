@@ -59,24 +59,25 @@ def _standard_normal(rng_state, stream):
 
 
 @njit(cache=True)
-def sample(d, dist_kind, dist_a, dist_b, dist_c, dist_off, dist_len, emp_values, rng_state, stream):
-    """Draw one value >= 0 from distribution ``d``.
+def sample(P, S, d, stream):
+    """Draw one value >= 0 from distribution ``d`` of params ``P`` using stream ``stream`` of ``S``.
 
     Parameter meaning per kind (a, b, c): constant (value), uniform (low, high), triangular
     (low, mode, high), normal (mean, std; resampled until >= 0), lognormal (mu, sigma of the log),
     exponential (mean), empirical (samples at ``emp_values[off:off+len]``).
     """
-    kind = dist_kind[d]
-    a = dist_a[d]
+    rng_state = S.rng_state
+    kind = P.dist_kind[d]
+    a = P.dist_a[d]
     if kind == DIST_CONST:
         return a
     if kind == DIST_EXPONENTIAL:
         return -a * math.log(1.0 - next_u01(rng_state, stream))
     if kind == DIST_UNIFORM:
-        return a + (dist_b[d] - a) * next_u01(rng_state, stream)
+        return a + (P.dist_b[d] - a) * next_u01(rng_state, stream)
     if kind == DIST_TRIANGULAR:
-        b = dist_b[d]
-        c = dist_c[d]
+        b = P.dist_b[d]
+        c = P.dist_c[d]
         u = next_u01(rng_state, stream)
         if c <= a:
             return a
@@ -86,15 +87,15 @@ def sample(d, dist_kind, dist_a, dist_b, dist_c, dist_off, dist_len, emp_values,
         return c - math.sqrt((1.0 - u) * (c - a) * (c - b))
     if kind == DIST_NORMAL:
         for _ in range(_MAX_NORMAL_TRIES):
-            x = a + dist_b[d] * _standard_normal(rng_state, stream)
+            x = a + P.dist_b[d] * _standard_normal(rng_state, stream)
             if x >= 0.0:
                 return x
         return 0.0
     if kind == DIST_LOGNORMAL:
-        return math.exp(a + dist_b[d] * _standard_normal(rng_state, stream))
+        return math.exp(a + P.dist_b[d] * _standard_normal(rng_state, stream))
     # empirical
-    n = dist_len[d]
+    n = P.dist_len[d]
     i = int(next_u01(rng_state, stream) * n)
     if i >= n:
         i = n - 1
-    return emp_values[dist_off[d] + i]
+    return P.emp_values[P.dist_off[d] + i]

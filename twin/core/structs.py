@@ -10,7 +10,7 @@ kernels write without copying.
 from __future__ import annotations
 
 import numpy as np
-from numba import from_dtype, types
+from numba import config, from_dtype, types
 from numba.experimental import structref
 
 from .layout import PARAM_SPEC, STATE_SPEC, LineParams, LineState
@@ -75,6 +75,8 @@ def to_struct_params(p: LineParams):
     from ._structs_gen import make_params
 
     check_arrays(p, PARAM_SPEC, "LineParams")
+    if config.DISABLE_JIT:  # pure-Python kernels read the namedtuple directly
+        return p
     return make_params(*[int(v) if isinstance(v, int | np.integer) else v for v in p])
 
 
@@ -83,4 +85,6 @@ def to_struct_state(s: LineState):
     from ._structs_gen import make_state
 
     check_arrays(s, STATE_SPEC, "LineState")
+    if config.DISABLE_JIT:
+        return s
     return make_state(*s)

@@ -1,1 +1,26 @@
-"""twin: an industrial digital-twin simulation engine for lights-out factory lines."""
+"""twin: an industrial digital-twin simulation engine for lights-out factory lines.
+
+Typical use::
+
+    scene = twin.load_scene("scenes/smt_line.yaml")
+    tw = twin.Twin(scene, seed=7)
+    tw.run(until="8h")
+    print(tw.kpis()["throughput"])
+"""
+
+from .errors import DeadlockError, SceneError, SimulationError, TwinError, UsageError
+from .orchestrator import Twin
+from .scene import load_scene, load_scene_text
+
+__all__ = [
+    "DeadlockError",
+    "SceneError",
+    "SimulationError",
+    "Twin",
+    "TwinError",
+    "UsageError",
+    "load_scene",
+    "load_scene_text",
+]
+
+__version__ = "0.1.0"

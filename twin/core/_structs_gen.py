@@ -7,7 +7,7 @@ from .structs import PARAMS_TYPE, STATE_TYPE
 
 
 @njit(cache=True)
-def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_srv, slot_fail, slot_cal, n_slots, node_kind, node_out, node_cap, node_prio, pred_off, pred_len, pred_idx, node_q_off, dist_kind, dist_a, dist_b, dist_c, dist_off, dist_len, emp_values, node_rng, node_rng2, fail_rng, type_length_m, src_mode, src_iat, src_drop, src_max, src_start_s, mix_off, mix_len, mix_type, mix_cum, sched_off, sched_len, sched_t, sched_cum, sched_type, cv_length_m, cv_speed_mps, cv_spacing_m, eye_node, eye_at_m, cv_eye_off, cv_eye_len, st_srv_off, srv_node, st_ptime, st_ideal_s, st_setup, st_scrap, st_defect, st_inspect, st_detect, st_false_reject, st_fail_off, st_fail_len, fail_node, fail_ttf, fail_ttr, fail_operating, dv_rule, dv_out_off, dv_out_len, dv_out, dv_type_target, dv_pass, dv_fail, node_cal, cal_period_s, cal_b_off, cal_b_len, cal_b_t, cal_b_on, cal_nodes_off, cal_nodes_len, cal_nodes):
+def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_srv, slot_fail, slot_cal, n_slots, node_kind, node_out, node_cap, node_prio, pred_off, pred_len, pred_idx, node_q_off, dist_kind, dist_a, dist_b, dist_c, dist_off, dist_len, emp_values, node_rng, node_rng2, fail_rng, type_length_m, src_mode, src_iat, src_drop, src_max, src_start_s, mix_off, mix_len, mix_type, mix_cum, sched_off, sched_len, sched_t, sched_cum, sched_type, cv_length_m, cv_speed_mps, cv_spacing_m, eye_node, eye_at_m, cv_eye_off, cv_eye_len, st_srv_off, srv_node, st_ptime, st_ideal_s, st_setup, st_scrap, st_defect, st_inspect, st_detect, st_false_reject, st_fail_off, st_fail_len, fail_node, fail_ttf, fail_ttr, fail_operating, dv_rule, dv_out_off, dv_out_len, dv_out, dv_type_target, dv_pass, dv_fail, node_cal, cal_period_s, cal_b_off, cal_b_len, cal_b_t, cal_b_on, cal_nodes_off, cal_nodes_len, cal_nodes, sink_reject):
     s = structref.new(PARAMS_TYPE)
     s.n_nodes = n_nodes
     s.n_types = n_types
@@ -92,11 +92,12 @@ def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_
     s.cal_nodes_off = cal_nodes_off
     s.cal_nodes_len = cal_nodes_len
     s.cal_nodes = cal_nodes
+    s.sink_reject = sink_reject
     return s
 
 
 @njit(cache=True)
-def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_state, n_events, last_move_t, wl, wl_in, wl_head, wl_len, scratch, part_uid, part_type, part_node, part_srv, part_t_release, part_t_enter, part_defect, part_insp, part_c, free_stack, free_top, node_count, node_area, node_since, node_max, node_blocked_since, node_blocked_acc, qbuf, q_head, wip, wip_area, wip_since, src_held, src_created, src_released, src_dropped, src_off, src_started, src_sched_next, src_sched_fired, src_sched_rel, cv_d0, cv_t0, cv_v, cv_head_ready, cv_last_c, st_down, st_off, st_op, st_busy, st_idle, st_blocked, st_processed, st_scrapped, st_ideal_done, st_insp_fail, st_defects, st_fail_count, st_op_acc, st_op_since, st_active, st_active_since, st_ap_sum, st_ap_count, srv_state, srv_part, srv_paused, srv_remaining, srv_done_t, srv_last_type, srv_eff, srv_since, srv_acc, fl_down, fl_due_op, dv_rr, cal_on, sink_count, sink_defective, lt_t, lt_value, lt_type, lt_sink, lt_n, trace_on, tr_t, tr_uid, tr_event, tr_node, tr_aux, tr_n):
+def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_state, n_events, last_move_t, wl, wl_in, wl_head, wl_len, scratch, part_uid, part_type, part_node, part_srv, part_t_release, part_t_enter, part_defect, part_insp, part_c, free_stack, free_top, node_count, node_area, node_since, node_max, node_blocked_since, node_blocked_acc, qbuf, q_head, wip, wip_area, wip_since, src_held, src_created, src_released, src_dropped, src_off, src_started, src_sched_next, src_sched_fired, src_sched_rel, cv_d0, cv_t0, cv_v, cv_head_ready, cv_last_c, st_down, st_off, st_op, st_busy, st_idle, st_blocked, st_processed, st_scrapped, st_ideal_done, st_insp_fail, st_defects, st_fail_count, st_op_acc, st_op_since, st_active, st_active_since, st_ap_sum, st_ap_count, srv_state, srv_part, srv_paused, srv_remaining, srv_done_t, srv_last_type, srv_eff, srv_since, srv_acc, fl_down, fl_due_op, dv_rr, cal_on, sink_count, sink_defective, sink_failed, lt_t, lt_value, lt_type, lt_sink, lt_n, trace_on, tr_t, tr_uid, tr_event, tr_node, tr_aux, tr_n):
     s = structref.new(STATE_TYPE)
     s.t = t
     s.heap = heap
@@ -183,6 +184,7 @@ def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_
     s.cal_on = cal_on
     s.sink_count = sink_count
     s.sink_defective = sink_defective
+    s.sink_failed = sink_failed
     s.lt_t = lt_t
     s.lt_value = lt_value
     s.lt_type = lt_type

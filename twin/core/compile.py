@@ -17,7 +17,7 @@ from . import layout as L
 from .heap import new_heap
 from .rng import DIST_KIND, stream_seed
 
-__all__ = ["Names", "compile_scene", "initial_state"]
+__all__ = ["Names", "compile_scene", "initial_state", "storage_targets"]
 
 _KIND_OF_SECTION = {"sources": L.KIND_SOURCE, "buffers": L.KIND_BUFFER, "conveyors": L.KIND_CONVEYOR,
                     "stations": L.KIND_STATION, "sinks": L.KIND_SINK, "diverters": L.KIND_DIVERTER,
@@ -268,7 +268,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     preds: list[list[int]] = [[] for _ in range(n)]
     for s in senders:
         for target in _storage_targets(int(node_out[s]), node_kind, node_out, dv_rule, dv_type_target,
-                                       dv_pass, dv_fail, dv_out_off, dv_out_len, dv_out):
+                                       dv_pass, dv_fail, dv_out_off, dv_out_len, dv_out):  # noqa: E501
             if s not in preds[target]:
                 preds[target].append(s)
     pred_off = np.zeros(n, np.int64)
@@ -340,12 +340,19 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         cal_b_off=cal_b_off, cal_b_len=cal_b_len, cal_b_t=arr(cal_b_t, np.float64),
         cal_b_on=arr(cal_b_on, np.bool_), cal_nodes_off=cal_nodes_off, cal_nodes_len=cal_nodes_len,
         cal_nodes=arr(cal_nodes, np.int32),
+        sink_reject=np.array([k == L.KIND_SINK and el.reject for _, k, el in nodes], np.bool_),
     )
     p = L.LineParams(**params)
     names = Names(nodes=tuple(name for name, _, _ in nodes), part_types=tuple(types),
                   servers=tuple(srv_names), failures=tuple(fail_names),
                   calendars=tuple(c.name for c in scene.calendars), photo_eyes=tuple(eye_names))
     return p, names, np.array(seeds, np.uint64)
+
+
+def storage_targets(p: L.LineParams, start: int) -> list[int]:
+    """All storage nodes a part sent to node ``start`` of compiled params ``p`` can end in."""
+    return _storage_targets(start, p.node_kind, p.node_out, p.dv_rule, p.dv_type_target, p.dv_pass,
+                            p.dv_fail, p.dv_out_off, p.dv_out_len, p.dv_out)
 
 
 def _storage_targets(start, node_kind, node_out, dv_rule, dv_type_target, dv_pass, dv_fail,
@@ -417,7 +424,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         srv_acc=np.zeros((max(n_srv, 1), 6)),
         fl_down=np.zeros(max(n_fail, 1), np.bool_), fl_due_op=np.zeros(max(n_fail, 1)),
         dv_rr=np.zeros(n, np.int64), cal_on=np.ones(max(n_cal, 1), np.bool_),
-        sink_count=np.zeros((n, nt), np.int64), sink_defective=np.zeros(n, np.int64),
+        sink_count=np.zeros((n, nt), np.int64), sink_defective=np.zeros(n, np.int64), sink_failed=np.zeros(n, np.int64),
         lt_t=np.zeros(lt_cap), lt_value=np.zeros(lt_cap), lt_type=np.zeros(lt_cap, np.int32),
         lt_sink=np.zeros(lt_cap, np.int32), lt_n=np.zeros(1, np.int64),
         trace_on=np.array([trace]), tr_t=np.zeros(tr_cap), tr_uid=np.zeros(tr_cap, np.int64),

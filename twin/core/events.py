@@ -13,7 +13,6 @@ from numba import njit
 
 from .accounting import count_change, station_refresh, trace, wip_change
 from .flow import (
-    operating_time,
     alloc_part,
     belt_d,
     cancel_timer,
@@ -21,6 +20,7 @@ from .flow import (
     draw,
     free_part,
     operating_refresh,
+    operating_time,
     pick_type,
     schedule_arrival,
     set_timer,

@@ -309,6 +309,8 @@ def accept(P, S, n, p, t):
         S.sink_count[n, pt] += 1
         if S.part_defect[p]:
             S.sink_defective[n] += 1
+        if S.part_insp[p] == INSP_FAIL:
+            S.sink_failed[n] += 1
         i = S.lt_n[0]
         if i < S.lt_t.shape[0]:
             S.lt_t[i] = t

@@ -130,6 +130,7 @@ PARAM_SPEC = {
     "cal_nodes_off": "i8",
     "cal_nodes_len": "i8",
     "cal_nodes": "i4",
+    "sink_reject": "b1",
 }
 
 STATE_SPEC = {
@@ -218,6 +219,7 @@ STATE_SPEC = {
     "cal_on": "b1",
     "sink_count": "i8[:,:]",
     "sink_defective": "i8",
+    "sink_failed": "i8",
     "lt_t": "f8",
     "lt_value": "f8",
     "lt_type": "i4",

@@ -296,9 +296,11 @@ class Merge(_Model):
 
 
 class Sink(_Model):
-    """Where finished parts leave the line (counted for throughput and lead time)."""
+    """Where parts leave the line. Parts reaching an output sink count as throughput; a reject sink
+    (``reject: true``, e.g. the bin behind an inspection) counts them as rejects instead."""
 
     name: Name
+    reject: bool = False
 
 
 class TimeWindow(_Model):

@@ -1,0 +1,145 @@
+"""KPIs from the engine's accumulators, over the window [warm-up end, now].
+
+Definitions (also in docs/kpis.md):
+- throughput: parts reaching output sinks (not reject sinks) per hour; also per part type.
+- time fractions per station: share of server time idle (starved), busy, setup, blocked, down,
+  off shift; they sum to 1.
+- OEE per station = availability x performance x quality, with planned time = server time not off
+  shift; availability = (planned - down) / planned; performance = ideal processing time of the
+  parts processed / (planned - down); quality = (processed - scrapped - defects made here) / processed.
+- line OEE = good parts out x ideal line cycle time / window, where the ideal line cycle time is the
+  largest ideal cycle time (mean process time for the actual part mix / capacity) over stations.
+- WIP: time-average number of parts released into the line and not yet out or scrapped.
+- lead time: from release by the source to arrival at an output sink.
+- bottleneck: Roser's active-period method: a station is active while processing, in setup or
+  down; the station with the longest average active period is the bottleneck.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import layout as L
+
+__all__ = ["accumulators", "compute_kpis", "KPI_ACCUMULATORS"]
+
+#: State fields that accumulate over time; KPIs use (now - warm-up snapshot) of each.
+KPI_ACCUMULATORS = ("srv_acc", "node_area", "node_blocked_acc", "wip_area", "st_processed", "st_scrapped",
+                    "st_ideal_done", "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
+                    "sink_count", "sink_defective", "sink_failed", "src_released", "src_dropped")
+
+
+def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
+    """Accumulators brought up to the current time, without mutating the state."""
+    t = float(s.t[0])
+    out = {name: np.array(getattr(s, name), dtype=np.float64, copy=True) for name in KPI_ACCUMULATORS}
+    if p.n_srv:
+        idx = np.arange(p.n_srv)
+        np.add.at(out["srv_acc"], (idx, s.srv_eff[: p.n_srv]), t - s.srv_since[: p.n_srv])
+    out["node_area"] += s.node_count * (t - s.node_since)
+    blocked = s.node_blocked_since >= 0
+    out["node_blocked_acc"][blocked] += t - s.node_blocked_since[blocked]
+    out["wip_area"] += s.wip[0] * (t - s.wip_since[0])
+    active = s.st_active.astype(bool)
+    out["st_ap_sum"][active] += t - s.st_active_since[active]
+    out["st_ap_count"][active] += 1  # the open period counts as one (partial) period
+    return out
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    return float(np.quantile(values, q)) if values.size else float("nan")
+
+
+def compute_kpis(p: L.LineParams, s: L.LineState, names, scene, base: dict[str, np.ndarray] | None,
+                 t_start: float) -> dict:
+    """All KPIs of the window [t_start, now] as plain Python data (JSON-ready)."""
+    now = accumulators(p, s)
+    if base is not None:
+        now = {k: now[k] - base[k] for k in now}
+    t = float(s.t[0])
+    window = t - t_start
+    hours = window / 3600.0 if window > 0 else float("nan")
+    kind = p.node_kind
+    out_sinks = [n for n in range(p.n_nodes) if kind[n] == L.KIND_SINK and not p.sink_reject[n]]
+    reject_sinks = [n for n in range(p.n_nodes) if kind[n] == L.KIND_SINK and p.sink_reject[n]]
+    out_count = now["sink_count"][out_sinks].sum(axis=0) if out_sinks else np.zeros(p.n_types)
+    total_out = float(out_count.sum())
+    escaped = float(now["sink_defective"][out_sinks].sum()) if out_sinks else 0.0
+    failed_out = float(now["sink_failed"][out_sinks].sum()) if out_sinks else 0.0
+    good_out = total_out - escaped - failed_out
+    rejected = float(now["sink_count"][reject_sinks].sum()) if reject_sinks else 0.0
+    scrapped = float(now["st_scrapped"].sum())
+    released = float(now["src_released"].sum())
+
+    n_lt = int(s.lt_n[0])
+    lt_t, lt_v, lt_sink = s.lt_t[:n_lt], s.lt_value[:n_lt], s.lt_sink[:n_lt]
+    keep = (lt_t >= t_start) & np.isin(lt_sink, out_sinks)
+    lead = lt_v[keep]
+
+    stations = []
+    ideal_ct_line = 0.0
+    for n in range(p.n_nodes):
+        if kind[n] != L.KIND_STATION:
+            continue
+        off, cap = int(p.st_srv_off[n]), int(p.node_cap[n])
+        acc = now["srv_acc"][off:off + cap].sum(axis=0)
+        total = acc.sum()
+        frac = acc / total if total > 0 else np.zeros(6)
+        processed = float(now["st_processed"][n].sum())
+        planned = total - acc[L.SRV_OFF]
+        run_time = planned - acc[L.SRV_DOWN]
+        availability = run_time / planned if planned > 0 else float("nan")
+        performance = now["st_ideal_done"][n] / run_time if run_time > 0 else float("nan")
+        bad = now["st_scrapped"][n] + now["st_defects"][n]
+        quality = (processed - bad) / processed if processed > 0 else float("nan")
+        ideal_ct = (now["st_ideal_done"][n] / processed if processed > 0
+                    else float(p.st_ideal_s[n].mean())) / cap
+        ideal_ct_line = max(ideal_ct_line, ideal_ct)
+        ap_count = now["st_ap_count"][n]
+        stations.append({
+            "name": names.nodes[n], "capacity": cap,
+            **{f"{state}_frac": float(frac[i]) for i, state in enumerate(L.SRV_STATE_NAMES)},
+            "processed": int(processed), "scrapped": int(now["st_scrapped"][n]),
+            "defects_made": int(now["st_defects"][n]), "inspection_fails": int(now["st_insp_fail"][n]),
+            "failures": int(now["st_fail_count"][n]),
+            "availability": float(availability), "performance": float(performance), "quality": float(quality),
+            "oee": float(availability * performance * quality),
+            "mean_active_period_s": float(now["st_ap_sum"][n] / ap_count) if ap_count > 0 else 0.0,
+            "avg_parts": float(now["node_area"][n] / window) if window > 0 else float("nan"),
+        })
+    bottleneck = max(stations, key=lambda r: r["mean_active_period_s"])["name"] if stations else None
+
+    elements = []
+    for n in range(p.n_nodes):
+        if kind[n] in (L.KIND_BUFFER, L.KIND_CONVEYOR, L.KIND_SOURCE):
+            elements.append({
+                "name": names.nodes[n], "kind": L.KIND_NAMES[kind[n]],
+                "capacity": int(p.node_cap[n]) if kind[n] != L.KIND_SOURCE else None,
+                "avg_parts": float(now["node_area"][n] / window) if window > 0 else float("nan"),
+                "max_parts": int(s.node_max[n]),
+                "blocked_frac": float(now["node_blocked_acc"][n] / window) if window > 0 else float("nan"),
+                **({"released": int(now["src_released"][n]), "dropped": int(now["src_dropped"][n])}
+                   if kind[n] == L.KIND_SOURCE else {}),
+            })
+
+    throughput_h = total_out / hours if window > 0 else float("nan")
+    wip = float(now["wip_area"][0] / window) if window > 0 else float("nan")
+    left = total_out + rejected + scrapped
+    return {
+        "t_start_s": t_start, "t_end_s": t, "window_s": window,
+        "throughput": {"total": int(total_out), "per_hour": throughput_h,
+                       "per_part_type": {names.part_types[i]: int(c) for i, c in enumerate(out_count)},
+                       "per_part_type_per_hour": {names.part_types[i]: float(c / hours) if window > 0 else
+                                                  float("nan") for i, c in enumerate(out_count)}},
+        "good": int(good_out), "rejected": int(rejected), "scrapped": int(scrapped),
+        "escaped_defects": int(escaped), "released": int(released),
+        "yield": good_out / left if left > 0 else float("nan"),
+        "scrap_rate": scrapped / left if left > 0 else float("nan"),
+        "wip_avg": wip,
+        "lead_time_s": {"n": int(lead.size), "mean": float(lead.mean()) if lead.size else float("nan"),
+                        "p50": _quantile(lead, 0.5), "p95": _quantile(lead, 0.95),
+                        "max": float(lead.max()) if lead.size else float("nan")},
+        "line_oee": float(good_out * ideal_ct_line / window) if window > 0 and ideal_ct_line > 0 else float("nan"),
+        "bottleneck": bottleneck, "bottleneck_method": "active-period (Roser 2001): longest mean active period",
+        "stations": stations, "elements": elements,
+    }

@@ -1,0 +1,134 @@
+"""``Twin``: the one orchestrator a user drives.
+
+It owns the line engine (and, as they land, the physics world, sensors and bridge) and runs them in
+a fixed phase order per control step: bridge_in -> controllers -> core kernels -> physics substeps ->
+sensors -> KPIs -> bridge_out. Only the core exists today, so a step is "advance the core". The
+caller owns the clock: ``step()`` advances one control step, ``run(until=...)`` loops over events
+(a headless run jumps from event to event; results do not depend on the control step).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .core.deadlock import find_deadlock
+from .core.engine import Engine
+from .core.kpi import accumulators, compute_kpis
+from .core.trace import trace_columns, write_trace
+from .errors import DeadlockError, UsageError
+from .scene.durations import parse_duration_s
+from .scene.models import Scene
+
+__all__ = ["Twin"]
+
+
+class Twin:
+    """A running digital twin of one scene.
+
+    Args:
+        scene: a scene from :func:`twin.load_scene`.
+        seed: seed of all random streams; defaults to the scene's ``sim.seed``.
+        trace: keep the per-part trace (``trace()``); off saves memory and time.
+        warmup_s: KPIs exclude [0, warmup_s); defaults to the scene's ``sim.warmup_s``.
+        control_step_s: length of one ``step()``; defaults to the scene's ``sim.control_step_s``.
+    """
+
+    def __init__(self, scene: Scene, seed: int | None = None, *, trace: bool = True,
+                 warmup_s: float | None = None, control_step_s: float | None = None) -> None:
+        if not isinstance(scene, Scene):
+            raise UsageError(f"Twin needs a Scene from twin.load_scene(), got {type(scene).__name__}")
+        self.scene = scene
+        self.seed = scene.sim.seed if seed is None else int(seed)
+        self.warmup_s = scene.sim.warmup_s if warmup_s is None else float(warmup_s)
+        self.control_step_s = scene.sim.control_step_s if control_step_s is None else float(control_step_s)
+        if not (math.isfinite(self.control_step_s) and self.control_step_s > 0):
+            raise UsageError(f"control_step_s must be > 0, got {self.control_step_s}")
+        if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
+            raise UsageError(f"warmup_s must be >= 0, got {self.warmup_s}")
+        self.engine = Engine(scene, self.seed, trace=trace)
+        self._baseline: dict[str, np.ndarray] | None = None
+        self._steps = 0
+        if self.warmup_s == 0:
+            self._baseline = accumulators(self.engine.params, self.engine.state)
+
+    @property
+    def time_s(self) -> float:
+        """Simulated time (s)."""
+        return self.engine.t
+
+    def _advance(self, t_end: float) -> None:
+        if self._baseline is None and t_end >= self.warmup_s:
+            self.engine.advance_to(self.warmup_s)
+            self._baseline = accumulators(self.engine.params, self.engine.state)
+        self.engine.advance_to(t_end)
+
+    def step(self, dt_s: float | None = None) -> float:
+        """Advance one control step (``control_step_s``, or ``dt_s``); return the new time."""
+        dt = self.control_step_s if dt_s is None else float(dt_s)
+        if not (math.isfinite(dt) and dt > 0):
+            raise UsageError(f"step length must be > 0, got {dt_s}")
+        self._steps += 1
+        # t = k * dt rather than t += dt, so that long runs do not accumulate rounding error
+        target = max(self._steps * self.control_step_s, self.time_s + dt) if dt_s is None else self.time_s + dt
+        self._advance(target)
+        return self.time_s
+
+    def run(self, until: float | str, *, check_deadlock: bool = True) -> None:
+        """Run to absolute time ``until`` (seconds or a duration such as ``"8h"``).
+
+        Raises:
+            DeadlockError: when, at the end, parts wait in a closed set of blocked elements.
+        """
+        try:
+            t_end = parse_duration_s(until)
+        except ValueError as exc:
+            raise UsageError(f"until: {exc}") from None
+        if t_end < self.time_s:
+            raise UsageError(f"until ({t_end} s) is before the current time ({self.time_s} s)")
+        self._advance(t_end)
+        self._steps = int(self.time_s / self.control_step_s)
+        if check_deadlock:
+            self.check_deadlock()
+
+    def deadlocked(self) -> list[str]:
+        """Names of the elements in a deadlock now ([] when none)."""
+        return find_deadlock(self.engine.params, self.engine.state, self.engine.names)
+
+    def check_deadlock(self) -> None:
+        """Raise :class:`DeadlockError` naming the blocked elements if the line is deadlocked."""
+        blocked = self.deadlocked()
+        if blocked:
+            since = float(self.engine.state.last_move_t[0])
+            raise DeadlockError(f"deadlock: no part has moved since t={since:.1f}s; these elements are full "
+                                f"and wait on each other: {', '.join(blocked)}", blocked)
+
+    def kpis(self) -> dict:
+        """KPIs over [warm-up end, now] (see docs/kpis.md)."""
+        if self._baseline is None:
+            raise UsageError(f"no KPIs yet: the run ({self.time_s:g} s) has not passed the warm-up "
+                             f"({self.warmup_s:g} s)")
+        e = self.engine
+        return compute_kpis(e.params, e.state, e.names, self.scene, self._baseline, self.warmup_s)
+
+    def trace(self) -> dict[str, np.ndarray]:
+        """The per-part trace so far, as columns (see :mod:`twin.core.trace`)."""
+        return trace_columns(self.engine.state, self.engine.names)
+
+    def write_trace(self, path: str | Path) -> Path:
+        """Write the trace to CSV, or Parquet when ``path`` ends in ``.parquet``."""
+        return write_trace(self.trace(), path)
+
+    def get_state(self) -> dict:
+        """A complete snapshot: restoring it with :meth:`set_state` continues identically."""
+        return {"engine": self.engine.get_state(), "steps": self._steps,
+                "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()}}
+
+    def set_state(self, snapshot: dict) -> None:
+        """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
+        self.engine.set_state(snapshot["engine"])
+        self._steps = int(snapshot["steps"])
+        base = snapshot["baseline"]
+        self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}

@@ -15,7 +15,7 @@ from ..errors import SimulationError
 from ..scene.models import Scene
 from . import layout as L
 from .compile import compile_scene, initial_state
-from .events import conveyor_positions, init_kernel, run_until, set_conveyor_speed
+from .events import conveyor_positions, init_kernel, photo_eye_scan, run_until, set_conveyor_speed
 from .structs import to_struct_params, to_struct_state
 
 __all__ = ["Engine"]
@@ -43,6 +43,9 @@ class Engine:
         self._set(initial_state(self.params, seeds, trace))
         self._trace_margin = 8 * self.params.pool_size + 64
         self._lt_margin = 2 * self.params.pool_size + 64
+        n_eyes = len(self.names.photo_eyes)
+        self.eye_blocked = np.zeros(max(n_eyes, 1), np.bool_)
+        self.eye_edges = np.zeros(max(n_eyes, 1), np.int64)
         init_kernel(self._p, self._s)
 
     def _set(self, state: L.LineState) -> None:
@@ -97,6 +100,19 @@ class Engine:
         part = np.zeros(total, np.int32)
         k = conveyor_positions(self._p, self._s, self.t, node, pos, part)
         return node[:k], pos[:k], self.state.part_uid[part[:k]]
+
+    def scan_photo_eyes(self) -> int:
+        """Update ``eye_blocked``/``eye_edges`` (indexed like ``names.photo_eyes``) to now; return changes.
+
+        Eyes are sampled when this is called (each control step in a stepped run), so an edge pair
+        shorter than the sampling interval is not seen, as with a real PLC input scan.
+        """
+        return int(photo_eye_scan(self._p, self._s, self.t, self.eye_blocked, self.eye_edges))
+
+    def photo_eyes(self) -> dict[str, bool]:
+        """Blocked state of every photo-eye by full name, now."""
+        self.scan_photo_eyes()
+        return {name: bool(self.eye_blocked[i]) for i, name in enumerate(self.names.photo_eyes)}
 
     def _node(self, name: str, kind: int) -> int:
         try:

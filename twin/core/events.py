@@ -344,3 +344,47 @@ def conveyor_positions(P, S, t, out_node, out_pos, out_part):
     return k
 
 
+
+
+@njit(cache=True)
+def photo_eye_scan(P, S, t, eye_blocked, eye_edges):
+    """Update every photo-eye's blocked state at time ``t`` and count its edges.
+
+    A part blocks an eye while its extent (its type's ``length_m``, centred on its position)
+    covers the eye. ``eye_blocked`` (bool[n_eyes]) holds the previous states and is overwritten;
+    ``eye_edges`` (int64[n_eyes]) is incremented on every change. Returns the number of changes.
+    Parts on a conveyor are ordered head first, so one merge pass over parts and eyes suffices.
+    """
+    changes = 0
+    for n in range(P.n_nodes):
+        m = P.cv_eye_len[n]
+        if m == 0:
+            continue
+        e0 = P.cv_eye_off[n]
+        d = belt_d(S, n, t)
+        length = P.cv_length_m[n]
+        spacing = P.cv_spacing_m[n]
+        cap = P.node_cap[n]
+        base = P.node_q_off[n]
+        count = S.node_count[n]
+        j = count - 1  # start from the tail (smallest position); eyes are sorted ascending
+        for k in range(m):
+            at = P.eye_at_m[e0 + k]
+            blocked = False
+            while j >= 0:
+                p = S.qbuf[base + (S.q_head[n] + j) % cap]
+                x = d - S.part_c[p]
+                lim = length - j * spacing
+                if x > lim:
+                    x = lim
+                half = 0.5 * P.type_length_m[S.part_type[p]]
+                if x + half < at:  # part entirely before this eye: later eyes are further on
+                    j -= 1
+                    continue
+                blocked = x - half <= at
+                break
+            if blocked != eye_blocked[e0 + k]:
+                eye_blocked[e0 + k] = blocked
+                eye_edges[e0 + k] += 1
+                changes += 1
+    return changes

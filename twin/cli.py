@@ -1,0 +1,234 @@
+"""The ``twin`` command line.
+
+Exit codes follow convention: 0 success, 1 the simulation failed (e.g. deadlock; results are still
+written), 2 bad input (scene file, option value). Errors are one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import SceneError, SimulationError, TwinError, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="twin: digital twins of lights-out factory lines.")
+out = Console()
+err = Console(stderr=True)
+
+SCENES_DIR = Path(__file__).resolve().parent.parent / "scenes"
+
+
+def _fail(exc: Exception) -> None:
+    code = 1 if isinstance(exc, SimulationError) else 2
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _duration(option: str, value: str | None) -> float | None:
+    from .scene.durations import parse_duration_s
+
+    if value is None:
+        return None
+    try:
+        return parse_duration_s(value)
+    except ValueError as exc:
+        _fail(UsageError(f"{option}: {exc}"))
+
+
+@app.command()
+def validate(scene: Annotated[Path, typer.Argument(help="scene YAML file")]) -> None:
+    """Check a scene file without running it."""
+    from .scene import load_scene
+    from .scene.resolve import element_kinds
+
+    try:
+        model = load_scene(scene)
+    except TwinError as exc:
+        _fail(exc)
+    kinds = element_kinds(model)
+    counts = {k: sum(1 for v in kinds.values() if v == k) for k in sorted(set(kinds.values()))}
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+    out.print(f"OK {scene}: scene {model.name or scene.stem!r} ({summary}; {len(model.part_types)} part types)",
+              highlight=False)
+
+
+@app.command()
+def schema(output: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None) -> None:
+    """Print the JSON Schema of scene files (for editors and CI checks)."""
+    from .scene.schema import scene_json_schema
+
+    text = json.dumps(scene_json_schema(), indent=2, sort_keys=True)
+    if output:
+        output.write_text(text + "\n")
+        out.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def scenes() -> None:
+    """List the bundled showcase scenes."""
+    from .scene import load_scene
+
+    table = Table("scene", "description")
+    for path in sorted(SCENES_DIR.glob("*.yaml")):
+        try:
+            desc = load_scene(path).description.strip().splitlines()[0]
+        except (TwinError, IndexError):
+            desc = ""
+        table.add_row(str(path.relative_to(SCENES_DIR.parent)), desc)
+    out.print(table)
+
+
+@app.command()
+def run(
+    scene: Annotated[Path, typer.Argument(help="scene YAML file")],
+    until: Annotated[str | None, typer.Option(help="run length, e.g. 8h, 30min, 28800 (default: scene sim.until)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (default: scene sim.seed)")] = None,
+    warmup: Annotated[str | None, typer.Option(help="warm-up excluded from KPIs (default: scene sim.warmup_s)")] = None,
+    replications: Annotated[int, typer.Option(min=1, help="independent replications (seeds seed..seed+N-1)")] = 1,
+    output: Annotated[Path | None, typer.Option("--out", help="folder for kpis.json, stations.csv, trace")] = None,
+    trace: Annotated[bool, typer.Option(help="write the per-part trace (first replication)")] = True,
+    trace_format: Annotated[str, typer.Option(help="csv or parquet")] = "csv",
+    workers: Annotated[int | None, typer.Option(help="processes for replications (default: cores)")] = None,
+) -> None:
+    """Run a scene headless and report KPIs."""
+    from .orchestrator import Twin
+    from .replications import run_replications
+    from .scene import load_scene
+
+    if trace_format not in ("csv", "parquet"):
+        _fail(UsageError(f"--trace-format must be 'csv' or 'parquet', got {trace_format!r}"))
+    try:
+        model = load_scene(scene)
+    except TwinError as exc:
+        _fail(exc)
+    until_s = _duration("--until", until if until is not None else
+                        (str(model.sim.until) if model.sim.until is not None else None))
+    if until_s is None:
+        _fail(UsageError("no run length: give --until (e.g. --until 8h) or set sim.until in the scene"))
+    if until_s <= 0:
+        _fail(UsageError(f"--until must be > 0, got {until!r}"))
+    warmup_s = _duration("--warmup", warmup)
+    warm = model.sim.warmup_s if warmup_s is None else warmup_s
+    if warm >= until_s:
+        _fail(UsageError(f"warm-up ({warm:g} s) must be shorter than the run ({until_s:g} s)"))
+    seed_v = model.sim.seed if seed is None else seed
+    if output:
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _fail(UsageError(f"--out: cannot create folder {output}: {exc.strerror}"))
+
+    started = time.perf_counter()
+    failure: Exception | None = None
+    tw = Twin(model, seed=seed_v, trace=trace and output is not None, warmup_s=warm)
+    try:
+        tw.run(until=until_s)
+    except SimulationError as exc:
+        failure = exc
+    kpis = tw.kpis()
+    runs = [kpis]
+    if replications > 1:
+        runs += run_replications(model, replications - 1, until_s, seed_v + 1, warm, workers)
+    elapsed = time.perf_counter() - started
+
+    _print_kpis(model.name or scene.stem, kpis, runs, until_s, seed_v, elapsed)
+    if output:
+        _write_results(output, model, scene, kpis, runs, seed_v, until_s, warm)
+        if trace:
+            path = tw.write_trace(output / f"trace.{trace_format}")
+            out.print(f"wrote {output}/kpis.json, {output}/stations.csv, {path}", highlight=False)
+    if failure is not None:
+        _fail(failure)
+
+
+def _fmt(v: float, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, int) or (abs(v) >= 10 ** digits and float(v).is_integer()):
+        return f"{int(v):,}"
+    return f"{v:,.{digits}g}" if abs(v) < 10 ** digits else f"{v:,.0f}"
+
+
+def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: int, elapsed: float) -> None:
+    from .replications import summarize
+
+    head = Table(title=f"{name}: {until_s / 3600:g} h simulated (seed {seed}, {len(runs)} replication(s)) "
+                       f"in {elapsed:.2f} s", title_justify="left")
+    head.add_column("KPI")
+    head.add_column("value", justify="right")
+    if len(runs) > 1:
+        head.add_column("mean ± 95% CI", justify="right")
+        summary = summarize(runs)
+    lt = kpis["lead_time_s"]
+    rows = [
+        ("throughput (parts/h)", kpis["throughput"]["per_hour"], "throughput_per_hour"),
+        ("parts out (good)", kpis["good"], None),
+        ("rejected / scrapped", f"{kpis['rejected']} / {kpis['scrapped']}", None),
+        ("WIP (time-average)", kpis["wip_avg"], "wip_avg"),
+        ("lead time mean (s)", lt["mean"], "lead_time_mean_s"),
+        ("lead time p50 / p95 (s)", f"{_fmt(lt['p50'], 4)} / {_fmt(lt['p95'], 4)}", None),
+        ("line OEE", kpis["line_oee"], "line_oee"),
+        ("yield", kpis["yield"], "yield"),
+        ("bottleneck (active period)", kpis["bottleneck"], None),
+    ]
+    for label, value, key in rows:
+        cells = [label, value if isinstance(value, str) else _fmt(value, 4)]
+        if len(runs) > 1:
+            cells.append(f"{_fmt(summary[key]['mean'], 4)} ± {_fmt(summary[key]['ci95_half_width'], 2)}"
+                         if key else "")
+        head.add_row(*cells)
+    out.print(head)
+    table = Table("station", "busy", "setup", "idle", "blocked", "down", "off", "OEE", title_justify="left")
+    for st in kpis["stations"]:
+        table.add_row(st["name"], *[f"{100 * st[k]:.1f}%" for k in (
+            "busy_frac", "setup_frac", "idle_frac", "blocked_frac", "down_frac", "off_shift_frac")],
+            _fmt(st["oee"], 3))
+    out.print(table)
+
+
+def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list[dict], seed: int,
+                   until_s: float, warmup_s: float) -> None:
+    from .replications import summarize
+
+    doc = {"scene": model.name or scene_path.stem, "scene_file": str(scene_path), "seed": seed,
+           "until_s": until_s, "warmup_s": warmup_s, "replications": len(runs), **kpis}
+    if len(runs) > 1:
+        doc["summary"] = summarize(runs)
+        doc["runs"] = [{"seed": seed + i, **{k: v for k, v in r.items() if k not in ("stations", "elements")}}
+                       for i, r in enumerate(runs)]
+    (folder / "kpis.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
+    fields = list(kpis["stations"][0]) if kpis["stations"] else ["name"]
+    with (folder / "stations.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kpis["stations"])
+    if kpis["elements"]:
+        with (folder / "elements.csv").open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["name", "kind", "capacity", "avg_parts", "max_parts",
+                                                    "blocked_frac", "released", "dropped"])
+            writer.writeheader()
+            writer.writerows(kpis["elements"])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SceneError as exc:  # pragma: no cover - commands catch these themselves
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    main()

@@ -38,12 +38,40 @@ def _stuck_now(p: L.LineParams, s: L.LineState, n: int) -> bool:
     return False
 
 
+def _waiting_parts(p: L.LineParams, s: L.LineState, n: int) -> list[int]:
+    kind = p.node_kind[n]
+    if kind == L.KIND_STATION:
+        off = int(p.st_srv_off[n])
+        return [int(s.srv_part[k]) for k in range(off, off + int(p.node_cap[n])) if s.srv_state[k] == L.SRV_BLOCKED]
+    return [int(s.qbuf[p.node_q_off[n] + s.q_head[n] % p.node_cap[n]])]
+
+
+def _targets(p: L.LineParams, s: L.LineState, n: int) -> set[int]:
+    """Where the parts waiting in ``n`` can go: deterministic diverters are followed with each part's
+    own type and inspection result; choosing diverters contribute all their outputs."""
+    out: set[int] = set()
+    for part in _waiting_parts(p, s, n):
+        node = int(p.node_out[n])
+        while True:
+            kind = p.node_kind[node]
+            if kind == L.KIND_MERGE:
+                node = int(p.node_out[node])
+            elif kind == L.KIND_DIVERTER and p.dv_rule[node] == L.DV_BY_TYPE:
+                node = int(p.dv_type_target[node, s.part_type[part]])
+            elif kind == L.KIND_DIVERTER and p.dv_rule[node] == L.DV_BY_INSPECTION:
+                node = int(p.dv_fail[node] if s.part_insp[part] == L.INSP_FAIL else p.dv_pass[node])
+            else:
+                break
+        out.update(storage_targets(p, node))
+    return out
+
+
 def find_deadlock(p: L.LineParams, s: L.LineState, names) -> list[str]:
     """Names of the elements in a deadlock now (empty when there is none)."""
     stuck = {n for n in range(p.n_nodes) if _stuck_now(p, s, n)}
     if not stuck:
         return []
-    targets = {n: set(storage_targets(p, int(p.node_out[n]))) for n in stuck}
+    targets = {n: _targets(p, s, n) for n in stuck}
     changed = True
     while changed:
         changed = False

@@ -134,3 +134,15 @@ def test_schema_command(tmp_path):
     assert r.returncode == 0
     doc = json.loads(r.stdout)
     assert "properties" in doc and "stations" in doc["properties"]
+
+
+def test_trace_parquet(tmp_path):
+    """`--trace-format parquet` writes the same trace as CSV would, as a Parquet table."""
+    import pyarrow.parquet as pq
+
+    r = twin_cmd("run", str(SMT), "--until", "1h", "--out", str(tmp_path), "--trace-format", "parquet")
+    assert r.returncode == 0, r.stderr
+    table = pq.read_table(tmp_path / "trace.parquet")
+    assert table.column_names == ["t_s", "part_id", "part_type", "event", "element", "server"]
+    events = set(table.column("event").to_pylist())
+    assert {"created", "enter", "leave", "process_start", "process_end", "exit"} <= events

@@ -22,6 +22,7 @@ from .yaml_source import KeyPath, YamlSource, format_key_path, parse_yaml_text, 
 __all__ = ["load_scene", "load_scene_text", "scene_from_data"]
 
 MAX_REPORTED = 5
+MAX_SHOWN_CHARS = 80  # a received value longer than this is cut in messages (a hostile file may hold MiBs)
 
 
 def load_scene(path: str | Path) -> Scene:
@@ -45,10 +46,14 @@ def scene_from_data(data: dict, name: str = "<data>") -> Scene:
 
 def scene_from_source(src: YamlSource) -> Scene:
     if not isinstance(src.data, dict):
-        raise src.error((), f"a scene must be a mapping with 'version: 1' at the top, got {type(src.data).__name__}")
-    version = src.data.get("version")
-    if version != 1:
-        raise src.error(("version",), f"unsupported scene format version {version!r}; this twin reads version 1")
+        raise src.error((), f"a scene must be a mapping with 'version: 1' at the top, got {_kind_of(src.data)}")
+    if "version" not in src.data:
+        raise src.error((), "missing 'version'; a scene starts with 'version: 1'")
+    version = src.data["version"]
+    # bool and float compare equal to 1 in Python; the format version is the integer 1 only.
+    if type(version) is not int or version != 1:
+        raise src.error(("version",), f"unsupported scene format version {_short(version)}; "
+                        "this twin reads version 1")
     try:
         scene = Scene.model_validate(src.data)
     except ValidationError as exc:
@@ -58,7 +63,9 @@ def scene_from_source(src: YamlSource) -> Scene:
 
 
 def _scene_error(src: YamlSource, exc: ValidationError) -> SceneError:
-    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: as an unknown key and as a missing required one. Report the
+    # unknown key first, because its "Did you mean" names the fix.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     lines = []
     first: tuple[KeyPath, str] | None = None
     for err in errors[:MAX_REPORTED]:
@@ -97,16 +104,37 @@ def _describe(err: dict[str, Any], loc: KeyPath) -> str:
         return f"unknown key {key!r}.{hint} Valid keys: {valid}"
     if kind == "missing":
         return "required key is missing"
+    if kind == "model_type":
+        what = err.get("ctx", {}).get("class_name", "")
+        if what == "Distribution":
+            return ("expected a number (a constant) or a distribution mapping such as "
+                    f"{{dist: exponential, mean: 30}} (got {_short(got)})")
+        return f"expected a mapping of {what} keys (got {_short(got)})"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     if kind in ("literal_error", "enum"):
         expected = err.get("ctx", {}).get("expected", "")
         options = [s.strip().strip("'") for s in expected.replace(" or ", ", ").split(",") if s.strip()]
         hint = _did_you_mean(str(got), options)
-        return f"{msg} (got {got!r}).{hint}".rstrip(".") + ("" if hint else "")
-    if got is not None and not isinstance(got, dict | list):
-        return f"{msg} (got {got!r})"
+        return f"{msg} (got {_short(got)}).{hint}".rstrip(".")
+    if not isinstance(got, dict | list):
+        return f"{msg} (got {_short(got)})"
     return msg
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to MAX_SHOWN_CHARS; None is shown as YAML's ``null``."""
+    text = "null" if value is None else repr(value)
+    if len(text) > MAX_SHOWN_CHARS:
+        text = text[:MAX_SHOWN_CHARS - 15] + f"... ({len(text)} chars)"
+    return text
+
+
+def _kind_of(value: Any) -> str:
+    """The YAML word for a parsed value's type (for 'expected a mapping, got ...')."""
+    names = {type(None): "null (an empty document)", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:

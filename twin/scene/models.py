@@ -134,7 +134,7 @@ class Source(_Model):
     part_mix: dict[Name, PositiveFloat] | None = None
     on_blocked: Literal["wait", "drop"] = Field(
         "wait", description="wait: hold the arrived part and pause arrivals; drop: count it as lost")
-    max_parts: Annotated[int, Field(ge=1)] | None = Field(None, description="stop after releasing this many")
+    max_parts: Annotated[int, Field(ge=1, lt=2**63)] | None = Field(None, description="stop after releasing this many")
     start_s: NonNegFloat = Field(0.0, description="first arrival is not before this time")
     calendar: Name | None = None
 
@@ -145,6 +145,11 @@ class Source(_Model):
             raise ValueError("give exactly one of 'interarrival', 'always_available: true' or 'schedule'")
         if self.part_type is not None and self.part_mix is not None:
             raise ValueError("give 'part_type' or 'part_mix', not both")
+        # The engine honours these two only for some modes; refuse rather than silently ignore them.
+        if self.on_blocked == "drop" and self.interarrival is None:
+            raise ValueError("'on_blocked: drop' applies to 'interarrival' sources only")
+        if self.max_parts is not None and self.schedule is not None:
+            raise ValueError("'max_parts' does not apply to a 'schedule' (it releases what it lists)")
         return self
 
 
@@ -270,6 +275,11 @@ class Diverter(_Model):
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
             raise ValueError(f"rule '{self.rule}' needs {', '.join(need)}; missing {', '.join(missing)}")
+        allowed = set(need) | ({"default"} if self.rule == "by_part_type" else set())
+        extra = [k for k in ("outputs", "routes", "default", "on_pass", "on_fail")
+                 if k not in allowed and getattr(self, k) is not None]
+        if extra:
+            raise ValueError(f"rule '{self.rule}' does not use {', '.join(extra)}; remove it")
         if self.rule in ("round_robin", "shortest_queue") and len(self.outputs) < 1:
             raise ValueError("outputs must not be empty")
         return self
@@ -320,7 +330,10 @@ class Calendar(_Model):
     """A repeating shift calendar: working windows (shifts) minus breaks, repeating every ``period_h``."""
 
     name: Name
-    period_h: PositiveFloat = 24.0
+    # The engine samples the period on a 1 s grid, so it must span at least a minute (clock times
+    # are HH:MM) and at most a leap year (a bigger period would allocate gigabytes).
+    period_h: Annotated[float, Field(ge=1 / 60, le=8784, allow_inf_nan=False)] = Field(
+        24.0, description="length of the repeating period in hours (1/60 to 8784)")
     shifts: list[TimeWindow] = Field(min_length=1, max_length=1000)
     breaks: list[TimeWindow] = Field(default_factory=list, max_length=1000)
 

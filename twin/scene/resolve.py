@@ -3,7 +3,8 @@
 Every reference (``to:``, diverter outputs, part types, calendars) must name an existing element of
 the right kind; every element must be reachable from a source and have a path to a sink; routers
 (diverters, merges) must not form a loop by themselves; and no zero-time path may let an
-always-available source release infinitely many parts in one instant.
+always-available source release infinitely many parts in one instant. Finally the scene as a
+whole must fit the preallocated state arrays (:data:`MAX_TOTAL_SLOTS`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from collections import defaultdict, deque
 from .models import Scene
 from .yaml_source import YamlSource
 
-__all__ = ["check_references", "element_kinds"]
+__all__ = ["check_references", "element_kinds", "MAX_TOTAL_SLOTS"]
+
+#: Upper bound on the summed capacity of all elements, and on elements x part types: the engine
+#: preallocates arrays of these sizes, and per-element caps alone let 100 000 buffers ask for 10^11.
+MAX_TOTAL_SLOTS = 10_000_000
 
 SENDERS = ("sources", "buffers", "conveyors", "stations")
 RECEIVERS = ("buffers", "conveyors", "stations", "sinks", "diverters", "merges")
@@ -101,6 +106,12 @@ def check_references(scene: Scene, src: YamlSource) -> None:
             if _always_zero(dist):
                 path = ("stations", i) + (key if isinstance(key, tuple) else (key,))
                 raise src.error(path, "process time is always 0; a station needs a positive time")
+        for j, f in enumerate(st.failures):
+            # Failing the instant it is repaired: never works, and with a zero repair time the
+            # fail/repair events repeat forever at one instant.
+            if _always_zero(f.ttf()):
+                raise src.error(("stations", i, "failures", j, "time_to_failure"),
+                                "time to failure is always 0; use a positive time")
     for i, d in enumerate(scene.diverters):
         if d.rule == "by_part_type":
             for key, target in d.routes.items():
@@ -127,7 +138,56 @@ def check_references(scene: Scene, src: YamlSource) -> None:
                                 f"{name!r}.{_suggest(name, valid)}")
         if m.rule == "priority" and not m.inputs:
             raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
+    _check_size(scene, src)
     _check_topology(scene, kinds, src, first_at)
+    _check_merge_inputs(scene, kinds, src)
+
+
+def _check_size(scene: Scene, src: YamlSource) -> None:
+    slots = sum(b.capacity for b in scene.buffers) + sum(s.capacity for s in scene.stations) + sum(
+        int(c.length_m / c.spacing_m) + 1 for c in scene.conveyors)
+    if slots > MAX_TOTAL_SLOTS:
+        raise src.error((), f"the scene holds {slots} parts at most (buffer capacities + station "
+                        f"capacities + conveyor places); the limit is {MAX_TOTAL_SLOTS}")
+    n_elements = sum(len(getattr(scene, section)) for section in _KIND_WORD)
+    if n_elements * len(scene.part_types) > MAX_TOTAL_SLOTS:
+        raise src.error(("part_types",), f"{n_elements} elements x {len(scene.part_types)} part types is "
+                        f"more than {MAX_TOTAL_SLOTS}; use fewer part types or elements")
+
+
+def _check_merge_inputs(scene: Scene, kinds: dict[str, str], src: YamlSource) -> None:
+    """A merge's ``inputs`` must be exactly the senders that feed it (directly or through routers).
+
+    The engine ranks a priority merge's feeders by their place in ``inputs``: a listed element that
+    does not feed the merge would be a silent no-op, and an unlisted feeder would get no rank.
+    """
+    listed = {m.name for m in scene.merges if m.inputs is not None}
+    if not listed:
+        return
+    succ = successors(scene)
+    routers = {n: succ[n] for n, k in kinds.items() if k in ("diverters", "merges")}
+    # One closure per sender, as the engine's compile step does: linear in the senders.
+    feeders: dict[str, list[str]] = defaultdict(list)
+    for section in SENDERS:
+        for el in getattr(scene, section):
+            for name in _closure([el.to], routers) & listed:
+                feeders[name].append(el.name)
+    for i, m in enumerate(scene.merges):
+        if m.inputs is None:
+            continue
+        feeding = set(feeders[m.name])
+        seen: set[str] = set()
+        for j, name in enumerate(m.inputs):
+            if name in seen:
+                raise src.error(("merges", i, "inputs", j), f"{name!r} is listed twice")
+            seen.add(name)
+            if name not in feeding:
+                raise src.error(("merges", i, "inputs", j), f"{name!r} does not send parts to merge "
+                                f"{m.name!r}; elements that do: {feeders[m.name]}")
+        unlisted = [f for f in feeders[m.name] if f not in seen]
+        if m.rule == "priority" and unlisted:
+            raise src.error(("merges", i, "inputs"), f"rule 'priority' ranks every input, but {unlisted} "
+                            f"also send(s) to {m.name!r}; add them to 'inputs'")
 
 
 def _unique(items, section: str, src: YamlSource) -> None:
@@ -179,10 +239,14 @@ def _check_topology(scene: Scene, kinds: dict[str, str], src: YamlSource, first_
             raise src.error(where, f"{_KIND_WORD[section]} {name!r} is unreachable from any source")
         if name not in to_sink:
             raise src.error(where, f"{_KIND_WORD[section]} {name!r} has no path to a sink")
-    routers = {n for n, k in kinds.items() if k in ("diverters", "merges")}
+    # In file order (not set order), so that the reported element does not depend on hash seeds.
+    router_order = [n for n, k in kinds.items() if k in ("diverters", "merges")]
+    routers = set(router_order)
     # A loop made only of routers would route a part forever in zero time.
     color: dict[str, int] = {}
-    for start in routers:
+    for start in router_order:
+        if start in color:
+            continue
         stack = [(start, iter(succ[start]))]
         color[start] = 1
         while stack:

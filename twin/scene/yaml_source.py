@@ -3,11 +3,16 @@
 Why not ``yaml.safe_load``: error messages must name the line of a bad field, duplicate keys
 must be an error rather than silently overwritten, and a hostile file must not exhaust memory.
 So the file is size-capped, anchors/aliases (the "billion laughs" vector) are refused, only the
-YAML core scalar tags are accepted, and nothing is ever executed.
+YAML core scalar tags are accepted, and nothing is ever executed. The data is built straight from
+the parser's event stream, so these limits stop a hostile file where it crosses them.
+
+Two YAML 1.1 surprises are turned off, the YAML 1.2 way: ``14:30`` is the string ``"14:30"`` (not
+the base-60 integer 870), and ``1e3`` is the float 1000.0 (not a string).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +22,19 @@ from ..errors import SceneError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 2_000_000
+#: Scenes nest about six levels deep; far deeper input is hostile or broken.
+MAX_DEPTH = 64
 
 KeyPath = tuple[str | int, ...]
 _SCALAR_CONSTRUCTORS = {
     "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float", "tag:yaml.org,2002:str",
 }
+_SEXAGESIMAL_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+# YAML 1.2 floats that YAML 1.1 reads as strings: 1e3, 2.5e-4, 1.0e7 (1.1 wants a dot and a signed exponent).
+_FLOAT_12 = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
+# libyaml's parser is several times faster than the pure-Python one; both yield the same events.
+_EventLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def format_key_path(path: KeyPath) -> str:
@@ -83,74 +95,153 @@ def read_yaml(path: str | Path) -> YamlSource:
 
 def parse_yaml_text(text: str, shown: str = "<string>") -> YamlSource:
     """Parse YAML text (see :func:`read_yaml`)."""
+    builder = _Builder(shown)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = builder.build(yaml.parse(text, Loader=_EventLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = f", column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
         raise SceneError(f"malformed YAML{col}: {problem}", path=shown, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        # Not a MarkedYAMLError: it carries a character offset instead of a line.
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "\0")
+        raise SceneError(f"malformed YAML: character U+{char:04X} is not allowed in YAML text",
+                         path=shown, line=line) from None
+    except UnicodeEncodeError as exc:
+        # Only text handed in as str can hold these (libyaml re-encodes it to UTF-8).
+        line = text.count("\n", 0, exc.start) + 1
+        raise SceneError(f"not valid Unicode text (lone surrogate U+{ord(text[exc.start]):04X})",
+                         path=shown, line=line) from None
     except yaml.YAMLError as exc:
         raise SceneError(f"malformed YAML: {exc}", path=shown) from None
-    except RecursionError:
-        raise SceneError("YAML is nested too deeply", path=shown) from None
-    if root is None:
+    if data is _NOTHING:
         raise SceneError("file is empty; a scene starts with 'version: 1'", path=shown)
-    builder = _Builder(shown)
-    try:
-        data = builder.build(root, ())
-    except RecursionError:
-        raise SceneError("YAML is nested too deeply", path=shown) from None
     return YamlSource(data, builder.lines, shown)
 
 
+_NOTHING = object()
+_NO_KEY = object()
+
+
+class _Frame:
+    """An open mapping or sequence while its events stream in."""
+
+    __slots__ = ("value", "path", "key")
+
+    def __init__(self, value: dict | list, path: KeyPath) -> None:
+        self.value = value
+        self.path = path
+        self.key: Any = _NO_KEY  # mappings: the key whose value comes next
+
+
 class _Builder:
+    """Build plain data straight from parser events.
+
+    Working on the event stream rather than a composed node graph is what makes hostile files
+    fail fast: an alias is refused the moment it appears (before a "billion laughs" document is
+    read further), the node and depth limits stop the parse where they are crossed rather than
+    after a 20 MiB tree is in memory, and nesting costs no Python recursion.
+    """
+
     def __init__(self, shown: str) -> None:
         self.shown = shown
         self.lines: dict[KeyPath, int] = {}
-        self.seen: set[int] = set()
+        self.nodes = 0
         self.loader = yaml.SafeLoader("")
 
-    def _fail(self, node: yaml.Node, message: str) -> SceneError:
-        col = node.start_mark.column + 1
-        return SceneError(f"{message} (column {col})", path=self.shown, line=node.start_mark.line + 1)
+    def _fail(self, event: yaml.Event, message: str) -> SceneError:
+        mark = event.start_mark
+        return SceneError(f"{message} (column {mark.column + 1})", path=self.shown, line=mark.line + 1)
 
-    def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
-        if id(node) in self.seen:
-            raise self._fail(node, "YAML anchors and aliases are not supported in scene files")
-        self.seen.add(id(node))
-        if len(self.seen) > MAX_NODES:
-            raise self._fail(node, f"too many YAML nodes (limit {MAX_NODES})")
-        self.lines.setdefault(key_path, node.start_mark.line + 1)
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag not in _SCALAR_CONSTRUCTORS:
-                raise self._fail(node, f"unsupported YAML tag {node.tag!r}")
-            try:
-                return self.loader.yaml_constructors[node.tag](self.loader, node)
-            except (yaml.YAMLError, ValueError) as exc:
-                raise self._fail(node, f"bad scalar {node.value!r}: {exc}") from None
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != "tag:yaml.org,2002:seq":
-                raise self._fail(node, f"unsupported YAML tag {node.tag!r}")
-            return [self.build(item, key_path + (i,)) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != "tag:yaml.org,2002:map":
-                raise self._fail(node, f"unsupported YAML tag {node.tag!r}")
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise self._fail(key_node, "mapping keys must be plain scalars")
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self._fail(key_node, "YAML merge keys ('<<') are not supported in scene files")
-                key = self.build(key_node, key_path + ("<key>",))
-                if not isinstance(key, str | int | float | bool) and key is not None:
-                    raise self._fail(key_node, "mapping keys must be plain scalars")
-                if key in out:
-                    raise self._fail(key_node, f"duplicate key {key!r}")
-                child = key_path + (key,)
-                self.lines[child] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, child)
-            self.lines.pop(key_path + ("<key>",), None)
-            return out
-        raise self._fail(node, "unsupported YAML node")
+    def build(self, events) -> Any:
+        root: Any = _NOTHING
+        stack: list[_Frame] = []
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise self._fail(event, "a scene file holds one YAML document; found a second one")
+                continue
+            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                stack.pop()
+                continue
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise self._fail(event, "YAML anchors and aliases are not supported in scene files")
+            if not isinstance(event, yaml.NodeEvent):
+                continue  # stream start/end, document end
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                raise self._fail(event, f"too many YAML nodes (limit {MAX_NODES})")
+            parent = stack[-1] if stack else None
+            if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
+                parent.key = self._key(event, parent)
+                continue
+            if parent is None:
+                path: KeyPath = ()
+            elif isinstance(parent.value, dict):
+                path = parent.path + (parent.key,)
+            else:
+                path = parent.path + (len(parent.value),)
+            self.lines.setdefault(path, event.start_mark.line + 1)
+            value = self._node(event)
+            if parent is None:
+                root = value
+            elif isinstance(parent.value, dict):
+                parent.value[parent.key] = value
+                parent.key = _NO_KEY
+            else:
+                parent.value.append(value)
+            if isinstance(value, dict | list) and isinstance(event, yaml.CollectionStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise self._fail(event, f"YAML is nested too deeply (limit {MAX_DEPTH} levels)")
+                stack.append(_Frame(value, path))
+        return root
+
+    def _node(self, event: yaml.NodeEvent) -> Any:
+        """A scalar's value, or the empty container a collection start event opens."""
+        if isinstance(event, yaml.ScalarEvent):
+            return self._scalar(event)
+        kind, tag = ((yaml.SequenceNode, "tag:yaml.org,2002:seq") if isinstance(event, yaml.SequenceStartEvent)
+                     else (yaml.MappingNode, "tag:yaml.org,2002:map"))
+        got = event.tag
+        if got is None or got == "!":
+            got = self.loader.resolve(kind, None, event.implicit)
+        if got != tag:
+            raise self._fail(event, f"unsupported YAML tag {got!r}")
+        return [] if kind is yaml.SequenceNode else {}
+
+    def _scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            # YAML 1.1 reads plain 14:30 as the base-60 integer 870; scene files mean clock times.
+            if tag in _SEXAGESIMAL_TAGS and ":" in event.value:
+                tag = "tag:yaml.org,2002:str"
+            elif tag == "tag:yaml.org,2002:str" and event.implicit[0] and _FLOAT_12.fullmatch(event.value):
+                tag = "tag:yaml.org,2002:float"
+        if tag not in _SCALAR_CONSTRUCTORS:
+            raise self._fail(event, f"unsupported YAML tag {tag!r}")
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return self.loader.yaml_constructors[tag](self.loader, node)
+        except (yaml.YAMLError, ValueError) as exc:
+            raise self._fail(event, f"bad scalar {event.value!r}: {exc}") from None
+
+    def _key(self, event: yaml.NodeEvent, frame: _Frame) -> Any:
+        if not isinstance(event, yaml.ScalarEvent):
+            raise self._fail(event, "mapping keys must be plain scalars")
+        if event.tag is None and event.implicit[0] and event.value == "<<":
+            raise self._fail(event, "YAML merge keys ('<<') are not supported in scene files")
+        key = self._scalar(event)
+        if not isinstance(key, str):
+            # Every key of the format is a field or an element name: 1, 1.5, yes, ~ are typos.
+            raise self._fail(event, f"mapping keys must be strings, got {key!r}; "
+                             f"quote it if you mean the name '{event.value}'")
+        if key in frame.value:
+            raise self._fail(event, f"duplicate key {key!r}")
+        self.lines[frame.path + (key,)] = event.start_mark.line + 1
+        return key

@@ -70,9 +70,16 @@ class Twin:
         dt = self.control_step_s if dt_s is None else float(dt_s)
         if not (math.isfinite(dt) and dt > 0):
             raise UsageError(f"step length must be > 0, got {dt_s}")
-        self._steps += 1
-        # t = k * dt rather than t += dt, so that long runs do not accumulate rounding error
-        target = max(self._steps * self.control_step_s, self.time_s + dt) if dt_s is None else self.time_s + dt
+        if dt_s is None:
+            # t = k * dt rather than t += dt, so that long runs do not accumulate rounding error;
+            # after a run() to an off-grid time, the next step is a full step from there
+            self._steps += 1
+            target = self._steps * self.control_step_s
+            if target <= self.time_s:
+                target = self.time_s + dt
+                self._steps = int(target / self.control_step_s)
+        else:
+            target = self.time_s + dt
         self._advance(target)
         return self.time_s
 

@@ -75,3 +75,31 @@ def events(tw: twin.Twin, event: str, element_name: str | None = None) -> dict[s
 def traces_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
     """Whether two traces have the same columns and identical values."""
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def busy_line(calendar: bool = False) -> Scene:
+    """A stochastic line using most features: part mix, failures on both bases, setups, scrap,
+    defects, inspection, a buffer and a round-robin diverter (and optionally a shift calendar)."""
+    m1 = {"name": "m1", "to": "b1", "process_time": exp(0.9), "failures": [{"mtbf_s": 60.0, "mttr_s": 4.0}],
+          "setup_time": 0.5, "scrap_prob": 0.02, "defect_prob": 0.1}
+    calendars = []
+    if calendar:
+        m1["calendar"] = "shift"
+        calendars = [{"name": "shift", "period_h": 1.0, "shifts": [{"start": "00:00", "end": "00:50"}],
+                      "breaks": [{"start": "00:20", "end": "00:25"}]}]
+    return build(
+        part_types=("a", "b"),
+        sources=[{"name": "src", "to": "m1", "interarrival": exp(1.1), "part_mix": {"a": 2, "b": 1}}],
+        stations=[
+            m1,
+            {"name": "m2", "to": "rr", "process_time": {"dist": "triangular", "low": 0.5, "mode": 0.8,
+                                                          "high": 1.5},
+             "inspection": {"detect_prob": 0.9},
+             "failures": [{"mtbf_s": 80.0, "mttr_s": 3.0, "basis": "calendar"}]},
+            {"name": "m3a", "to": "out", "process_time": exp(1.6), "capacity": 2},
+            {"name": "m3b", "to": "out", "process_time": exp(1.6)},
+        ],
+        buffers=[{"name": "b1", "to": "m2", "capacity": 3}],
+        diverters=[{"name": "rr", "rule": "round_robin", "outputs": ["m3a", "m3b"]}],
+        calendars=calendars,
+    )

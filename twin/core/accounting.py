@@ -57,17 +57,25 @@ def srv_refresh(P, S, s, t):
 @njit(cache=True)
 def station_refresh(P, S, n, t):
     """Refresh all servers of station ``n`` and its active period (Roser's active-period method:
-    a station is active while processing, in setup or down; idle-starved and blocked are inactive)."""
+    a station is active while processing, in setup or down; idle-starved and blocked are inactive).
+
+    While the station is inactive, ``st_active_since`` holds the time its last period ended. A
+    station that hands a part on and takes the next in the same instant never waited, so a
+    zero-length inactive gap continues the period just closed instead of starting a new one.
+    """
     off = P.st_srv_off[n]
     for s in range(off, off + P.node_cap[n]):
         srv_refresh(P, S, s, t)
     active = (not S.st_off[n]) and (S.st_down[n] > 0 or S.st_busy[n] > 0)
     if active != S.st_active[n]:
         if active:
+            if S.st_ap_count[n] > 0 and S.st_active_since[n] == t:
+                S.st_ap_count[n] -= 1  # its length is already in st_ap_sum; sums are additive
             S.st_active_since[n] = t
         else:
             S.st_ap_sum[n] += t - S.st_active_since[n]
             S.st_ap_count[n] += 1
+            S.st_active_since[n] = t
         S.st_active[n] = active
 
 

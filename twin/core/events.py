@@ -314,10 +314,10 @@ def set_conveyor_speed(P, S, n, v, t):
     S.cv_t0[n] = t
     S.cv_v[n] = v
     conveyor_schedule_head(P, S, n, t)
-    slot = P.slot_b + n
-    if S.pos[slot] >= 0:
-        cancel_timer(S, slot)
-        wake_preds(P, S, n)
+    # Senders waiting for the entrance re-check it at the new speed and re-arm the entrance timer.
+    # Wake them even when no timer is pending: a stopped belt has none (its entrance never clears).
+    cancel_timer(S, P.slot_b + n)
+    wake_preds(P, S, n)
     _drain(P, S, t)
 
 

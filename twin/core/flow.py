@@ -501,11 +501,12 @@ def try_send(P, S, n, t):
         take(P, S, n, p, t)
         accept(P, S, target, p, t)
         moved += 1
+        # The part that waited has gone: close the wait, so that the next ready part's wait (which
+        # orders FIFO merges and wake-ups) starts now and not when its predecessor began waiting.
+        unblock_if_moved(S, n, t)
         if kind != KIND_SOURCE:
             wake_preds(P, S, n)
-    if S.node_blocked_since[n] >= 0.0:
-        S.node_blocked_acc[n] += t - S.node_blocked_since[n]
-        S.node_blocked_since[n] = -1.0
+    unblock_if_moved(S, n, t)  # nothing ready (e.g. the station went down): not blocked either
     return moved
 
 

@@ -26,7 +26,7 @@ __all__ = ["accumulators", "compute_kpis", "KPI_ACCUMULATORS"]
 #: State fields that accumulate over time; KPIs use (now - warm-up snapshot) of each.
 KPI_ACCUMULATORS = ("srv_acc", "node_area", "node_blocked_acc", "wip_area", "st_processed", "st_scrapped",
                     "st_ideal_done", "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
-                    "sink_count", "sink_defective", "sink_failed", "src_released", "src_dropped")
+                    "sink_count", "sink_defective", "sink_failed", "src_released", "src_dropped", "lt_n")
 
 
 def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
@@ -42,7 +42,9 @@ def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
     out["wip_area"] += s.wip[0] * (t - s.wip_since[0])
     active = s.st_active.astype(bool)
     out["st_ap_sum"][active] += t - s.st_active_since[active]
-    out["st_ap_count"][active] += 1  # the open period counts as one (partial) period
+    # st_ap_count stays the number of *closed* periods: compute_kpis adds the one open at the end
+    # of the window. (Counting the open period here too would cancel it against a period already
+    # open at the warm-up snapshot, giving a station active all window a count of 0.)
     return out
 
 
@@ -71,10 +73,12 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, scene, base: dict[str, 
     scrapped = float(now["st_scrapped"].sum())
     released = float(now["src_released"].sum())
 
+    # lead-time records made after the warm-up snapshot: exactly the exits counted in sink_count
+    # (a time filter would also take exits at the warm-up instant, which the snapshot holds)
+    first_lt = int(base["lt_n"][0]) if base is not None else 0
     n_lt = int(s.lt_n[0])
-    lt_t, lt_v, lt_sink = s.lt_t[:n_lt], s.lt_value[:n_lt], s.lt_sink[:n_lt]
-    keep = (lt_t >= t_start) & np.isin(lt_sink, out_sinks)
-    lead = lt_v[keep]
+    lt_v, lt_sink = s.lt_value[first_lt:n_lt], s.lt_sink[first_lt:n_lt]
+    lead = lt_v[np.isin(lt_sink, out_sinks)]
 
     stations = []
     ideal_ct_line = 0.0
@@ -95,7 +99,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, scene, base: dict[str, 
         ideal_ct = (now["st_ideal_done"][n] / processed if processed > 0
                     else float(p.st_ideal_s[n].mean())) / cap
         ideal_ct_line = max(ideal_ct_line, ideal_ct)
-        ap_count = now["st_ap_count"][n]
+        ap_count = now["st_ap_count"][n] + (1 if s.st_active[n] else 0)  # closed in window + open now
         stations.append({
             "name": names.nodes[n], "capacity": cap,
             **{f"{state}_frac": float(frac[i]) for i, state in enumerate(L.SRV_STATE_NAMES)},

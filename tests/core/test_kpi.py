@@ -1,0 +1,110 @@
+"""KPI definitions: warm-up window, active periods and bottleneck, OEE, WIP."""
+
+from __future__ import annotations
+
+import pytest
+
+import twin
+from tests.core.lines import build, exp, run, serial_line, station
+
+
+def test_warmup_is_excluded_from_kpis():
+    """A 2 s station run to 300 s with a 100 s warm-up counts only the 100 parts out in (100, 300]."""
+    scene = serial_line([2.0])
+    with_warmup = run(scene, 300.0, warmup_s=100.0).kpis()
+    assert with_warmup["window_s"] == 200.0
+    assert with_warmup["throughput"]["total"] == 100
+    assert station(with_warmup, "m1")["processed"] == 100
+    assert with_warmup["lead_time_s"]["n"] == 100
+    assert with_warmup["throughput"]["per_hour"] == pytest.approx(100 / (200 / 3600))
+    assert run(scene, 300.0).kpis()["throughput"]["total"] == 150
+
+
+def test_warmup_excludes_lead_times_of_parts_out_before_it():
+    """Lead times are those of the parts out after the warm-up, one per part counted as output."""
+    scene = serial_line([1.0, 3.0], 1, source={"interarrival": 4.0})
+    k = run(scene, 400.0, warmup_s=100.0).kpis()
+    assert k["lead_time_s"]["n"] == k["throughput"]["total"] == 75
+    assert k["lead_time_s"]["mean"] == pytest.approx(4.0)  # 1 + 3, never waits
+
+
+def test_kpis_before_warmup_end_raise():
+    """Asking for KPIs before the warm-up has passed is a usage error naming both times."""
+    tw = twin.Twin(serial_line([1.0]), warmup_s=50.0)
+    tw.run(until=10.0)
+    with pytest.raises(twin.UsageError, match="has not passed the warm-up"):
+        tw.kpis()
+
+
+@pytest.mark.parametrize("warmup", [0.0, 100.0])
+def test_station_active_all_window_has_one_period_of_window_length(warmup):
+    """A station never starved or blocked has one active period as long as the window."""
+    k = run(serial_line([1.0]), warmup + 1_000.0, warmup_s=warmup).kpis()
+    assert station(k, "m1")["mean_active_period_s"] == pytest.approx(1_000.0)
+
+
+def test_active_periods_of_a_starved_station():
+    """A station with 4 s jobs every 10 s (at 10, 20, ...) has active periods of exactly 4 s."""
+    k = run(serial_line([4.0], source={"interarrival": 10.0}), 1_004.0, warmup_s=95.0).kpis()
+    assert station(k, "m1")["mean_active_period_s"] == pytest.approx(4.0)
+
+
+def test_bottleneck_is_the_saturated_station():
+    """The saturated station is the bottleneck: its active periods span many parts."""
+    scene = build(
+        sources=[{"name": "src", "to": "m1", "always_available": True}],
+        stations=[{"name": "m1", "to": "b1", "process_time": 1.0},
+                  {"name": "m2", "to": "out", "process_time": exp(0.9)}],
+        buffers=[{"name": "b1", "to": "m2", "capacity": 3}],
+    )
+    k = run(scene, 20_100.0, warmup_s=100.0).kpis()
+    m1, m2 = station(k, "m1"), station(k, "m2")
+    assert m1["busy_frac"] > m2["busy_frac"]
+    assert m1["mean_active_period_s"] > 5.0 * 1.0
+    assert k["bottleneck"] == "m1"
+
+
+def test_oee_components_of_a_scrapping_station():
+    """A never-starved station without failures has availability 1, performance 1, OEE = quality."""
+    scene = serial_line([2.0])
+    data = scene.model_dump(exclude_none=True)
+    data["stations"][0]["scrap_prob"] = 0.25
+    k = run(type(scene).model_validate(data), 20_000.0).kpis()
+    row = station(k, "m1")
+    assert row["availability"] == 1.0
+    assert row["performance"] == pytest.approx(1.0)
+    assert row["quality"] == pytest.approx(1.0 - row["scrapped"] / row["processed"])
+    assert row["oee"] == pytest.approx(row["quality"])
+    assert row["quality"] == pytest.approx(0.75, abs=0.02)
+
+
+def test_wip_of_a_deterministic_line():
+    """A saturated deterministic line holds exactly 4 parts: m1, the full buffer (2) and m2."""
+    k = run(serial_line([1.0, 2.0], 2), 1_000.0, warmup_s=100.0).kpis()
+    # m1 holds 1 (busy or blocked), b1 holds 2, m2 holds 1
+    assert k["wip_avg"] == pytest.approx(4.0, abs=0.01)
+
+
+def test_littles_law_is_exact_for_a_run_that_starts_and_ends_empty():
+    """Over a run that starts and ends empty, the WIP integral equals the sum of lead times."""
+    scene = build(
+        part_types=("a", "b"),
+        sources=[{"name": "sa", "to": "join", "interarrival": exp(2.0), "part_type": "a", "max_parts": 300},
+                 {"name": "sb", "to": "join", "always_available": True, "part_type": "b", "max_parts": 200}],
+        merges=[{"name": "join", "to": "belt"}],
+        conveyors=[{"name": "belt", "to": "m1", "length_m": 4.0, "speed_mps": 0.4, "spacing_m": 0.6}],
+        stations=[{"name": "m1", "to": "sq", "process_time": exp(1.0), "capacity": 2, "setup_time": 0.7,
+                   "failures": [{"mtbf_s": 40.0, "mttr_s": 6.0}]},
+                  {"name": "ma", "to": "out", "process_time": exp(1.5)},
+                  {"name": "mb", "to": "out", "process_time": exp(2.5)}],
+        buffers=[{"name": "qa", "to": "ma", "capacity": 4}, {"name": "qb", "to": "mb", "capacity": 4}],
+        diverters=[{"name": "sq", "rule": "shortest_queue", "outputs": ["qa", "qb"]}],
+    )
+    tw = run(scene, 5_000.0)
+    k = tw.kpis()
+    assert k["released"] == k["throughput"]["total"] == k["lead_time_s"]["n"] == 500
+    assert k["throughput"]["per_part_type"] == {"a": 300, "b": 200}
+    assert tw.engine.state.wip[0] == 0
+    total_lead = k["lead_time_s"]["mean"] * 500
+    assert k["wip_avg"] * k["window_s"] == pytest.approx(total_lead, rel=1e-9)
+    assert station(k, "m1")["setup_frac"] > 0.005  # the merge interleaves a and b

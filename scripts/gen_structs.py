@@ -16,14 +16,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from twin.core.layout import PARAM_SPEC, STATE_SPEC  # noqa: E402
+from twin.core.structs import STATE_CAPS  # noqa: E402
 
 TARGET = ROOT / "twin" / "core" / "_structs_gen.py"
 
 
-def _ctor(func: str, type_name: str, spec: dict[str, str]) -> str:
+def _ctor(func: str, type_name: str, spec: dict[str, str], caps: dict[str, str]) -> str:
     args = ", ".join(spec)
     lines = ["@njit(cache=True)", f"def {func}({args}):", f"    s = structref.new({type_name})"]
-    lines += [f"    s.{name} = {name}" for name in spec]
+    lines += [f"    s.{name} = {name}" if code == "int" else f"    s.{name} = data_ptr({name})"
+              for name, code in spec.items()]
+    lines += [f"    s.{cap} = {array}.shape[0]" for cap, array in caps.items()]
     lines.append("    return s")
     return "\n".join(lines)
 
@@ -35,13 +38,13 @@ def render() -> str:
         "from numba import njit",
         "from numba.experimental import structref",
         "",
-        "from .structs import PARAMS_TYPE, STATE_TYPE",
+        "from .structs import PARAMS_TYPE, STATE_TYPE, data_ptr",
         "",
         "",
-        _ctor("make_params", "PARAMS_TYPE", PARAM_SPEC),
+        _ctor("make_params", "PARAMS_TYPE", PARAM_SPEC, {}),
         "",
         "",
-        _ctor("make_state", "STATE_TYPE", STATE_SPEC),
+        _ctor("make_state", "STATE_TYPE", STATE_SPEC, STATE_CAPS),
         "",
     ])
 

@@ -49,7 +49,7 @@ def srv_refresh(P, S, s, t):
     new = _effective(S, n, s)
     old = S.srv_eff[s]
     if new != old:
-        S.srv_acc[s, old] += t - S.srv_since[s]
+        S.srv_acc[s * 6 + old] += t - S.srv_since[s]
         S.srv_since[s] = t
         S.srv_eff[s] = new
 
@@ -84,7 +84,7 @@ def trace(S, event, p, node, aux, t):
     """Append one trace record for part ``p`` (no-op when tracing is off)."""
     if S.trace_on[0]:
         i = S.tr_n[0]
-        if i < S.tr_t.shape[0]:
+        if i < S.tr_cap:
             S.tr_t[i] = t
             S.tr_uid[i] = S.part_uid[p] if p >= 0 else -1
             S.tr_event[i] = event

@@ -58,6 +58,7 @@ from .layout import (
     TR_SCRAPPED,
 )
 from .rng import next_u01
+from .views import view
 
 __all__ = ["init_kernel", "run_until", "set_conveyor_speed", "conveyor_positions"]
 
@@ -67,7 +68,7 @@ MAX_MOVES_PER_INSTANT = 10_000_000
 @njit(cache=True)
 def _drain(P, S, t):
     moved = 0
-    cap = S.wl.shape[0]
+    cap = S.wl_cap
     while S.wl_len[0] > 0:
         n = S.wl[S.wl_head[0]]
         S.wl_head[0] = (S.wl_head[0] + 1) % cap
@@ -112,8 +113,10 @@ def _calendar_apply(P, S, c, on, t):
 
 
 @njit(cache=True)
-def init_kernel(P, S):
+def init_kernel(params, state):
     """Schedule the first events of a fresh state at t = 0."""
+    P = view(params)
+    S = view(state)
     t = 0.0
     for c in range(P.n_cal):
         if P.cal_b_len[c] == 0:
@@ -193,13 +196,13 @@ def _on_server_timer(P, S, s, t):
     if S.srv_state[s] == SRV_SETUP:
         S.srv_state[s] = SRV_BUSY
         trace(S, TR_PROCESS_START, p, n, local, t)
-        set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n, pt], P.node_rng[n]))
+        set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n]))
         station_refresh(P, S, n, t)
         return
     trace(S, TR_PROCESS_END, p, n, local, t)
     S.st_busy[n] -= 1
-    S.st_processed[n, pt] += 1
-    S.st_ideal_done[n] += P.st_ideal_s[n, pt]
+    S.st_processed[n * P.n_types + pt] += 1
+    S.st_ideal_done[n] += P.st_ideal_s[n * P.n_types + pt]
     q = P.node_rng2[n]
     if P.st_scrap[n] > 0.0 and next_u01(S.rng_state, q) < P.st_scrap[n]:
         S.st_scrapped[n] += 1
@@ -265,17 +268,19 @@ def _on_failure_timer(P, S, f, t):
 
 
 @njit(cache=True)
-def run_until(P, S, t_end, max_events, trace_margin, lt_margin):
+def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
     """Process events with time <= ``t_end``; return a status code (``ST_*`` in ``layout``).
 
     On ``ST_DONE`` the clock is at ``t_end``. Other codes stop at an event boundary with the clock
     at the last processed event, so the caller can grow a log and call again.
     """
+    P = view(params)
+    S = view(state)
     events = 0
     while True:
-        if S.trace_on[0] and S.tr_n[0] + trace_margin > S.tr_t.shape[0]:
+        if S.trace_on[0] and S.tr_n[0] + trace_margin > S.tr_cap:
             return ST_TRACE_FULL
-        if S.lt_n[0] + lt_margin > S.lt_t.shape[0]:
+        if S.lt_n[0] + lt_margin > S.lt_cap:
             return ST_LEADTIME_FULL
         if events >= max_events:
             return ST_MAX_EVENTS
@@ -308,8 +313,10 @@ def run_until(P, S, t_end, max_events, trace_margin, lt_margin):
 
 
 @njit(cache=True)
-def set_conveyor_speed(P, S, n, v, t):
+def set_conveyor_speed(params, state, n, v, t):
     """Change conveyor ``n``'s belt speed at time ``t`` (0 stops it); event times are recomputed."""
+    P = view(params)
+    S = view(state)
     S.cv_d0[n] = belt_d(S, n, t)
     S.cv_t0[n] = t
     S.cv_v[n] = v
@@ -322,8 +329,10 @@ def set_conveyor_speed(P, S, n, v, t):
 
 
 @njit(cache=True)
-def conveyor_positions(P, S, t, out_node, out_pos, out_part):
+def conveyor_positions(params, state, t, out_node, out_pos, out_part):
     """Write every conveyor part's node, position (m from the entrance) and part slot; return the count."""
+    P = view(params)
+    S = view(state)
     k = 0
     for n in range(P.n_nodes):
         if P.node_kind[n] != KIND_CONVEYOR:
@@ -347,7 +356,7 @@ def conveyor_positions(P, S, t, out_node, out_pos, out_part):
 
 
 @njit(cache=True)
-def photo_eye_scan(P, S, t, eye_blocked, eye_edges):
+def photo_eye_scan(params, state, t, eye_blocked, eye_edges):
     """Update every photo-eye's blocked state at time ``t`` and count its edges.
 
     A part blocks an eye while its extent (its type's ``length_m``, centred on its position)
@@ -355,6 +364,8 @@ def photo_eye_scan(P, S, t, eye_blocked, eye_edges):
     ``eye_edges`` (int64[n_eyes]) is incremented on every change. Returns the number of changes.
     Parts on a conveyor are ordered head first, so one merge pass over parts and eyes suffices.
     """
+    P = view(params)
+    S = view(state)
     changes = 0
     for n in range(P.n_nodes):
         m = P.cv_eye_len[n]

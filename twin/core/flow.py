@@ -69,7 +69,7 @@ def cancel_timer(S, slot):
 def wl_push(S, n):
     """Queue node ``n`` to try sending its ready parts (once; FIFO keeps the order deterministic)."""
     if not S.wl_in[n]:
-        cap = S.wl.shape[0]
+        cap = S.wl_cap
         S.wl[(S.wl_head[0] + S.wl_len[0]) % cap] = n
         S.wl_len[0] += 1
         S.wl_in[n] = True
@@ -170,7 +170,7 @@ def _follow(P, S, node, p):
         if kind == KIND_MERGE:
             node = P.node_out[node]
         elif kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_TYPE:
-            node = P.dv_type_target[node, S.part_type[p]]
+            node = P.dv_type_target[node * P.n_types + S.part_type[p]]
         elif kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_INSPECTION:
             node = P.dv_fail[node] if S.part_insp[p] == INSP_FAIL else P.dv_pass[node]
         else:
@@ -253,7 +253,7 @@ def start_server(P, S, s, p, t):
         S.srv_state[s] = SRV_SETUP
         trace(S, TR_SETUP_START, p, n, s - P.st_srv_off[n], t)
     else:
-        dur = draw(P, S, P.st_ptime[n, pt], P.node_rng[n])
+        dur = draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n])
         S.srv_state[s] = SRV_BUSY
         trace(S, TR_PROCESS_START, p, n, s - P.st_srv_off[n], t)
     S.srv_last_type[s] = pt
@@ -306,13 +306,13 @@ def accept(P, S, n, p, t):
     S.part_t_enter[p] = t
     if kind == KIND_SINK:
         pt = S.part_type[p]
-        S.sink_count[n, pt] += 1
+        S.sink_count[n * P.n_types + pt] += 1
         if S.part_defect[p]:
             S.sink_defective[n] += 1
         if S.part_insp[p] == INSP_FAIL:
             S.sink_failed[n] += 1
         i = S.lt_n[0]
-        if i < S.lt_t.shape[0]:
+        if i < S.lt_cap:
             S.lt_t[i] = t
             S.lt_value[i] = t - S.part_t_release[p]
             S.lt_type[i] = pt

@@ -1,23 +1,35 @@
-"""numba StructRef types for ``LineParams`` and ``LineState``.
+"""numba StructRef types through which the kernels see ``LineParams`` and ``LineState``.
 
-Kernels take the model and state as two StructRefs: each call passes two pointers, and field
-access compiles to a load. (Passing the namedtuples of ~100 arrays themselves copies every array
-descriptor on every call, which made events ~50x slower and compilation minutes long.) The
-StructRef fields are the very same NumPy arrays as the namedtuple's, so Python reads what the
-kernels write without copying.
+Kernels take the model and state as two StructRefs whose array fields are *raw data pointers*
+(``CPointer``) into the namedtuples' NumPy arrays, plus a few capacities. Why pointers: numba
+reference-counts every array it reads out of a struct (two atomic calls per read that it often
+cannot prune), and passing ~100 arrays as a tuple copies every descriptor on every call; both
+made an event several times slower. Pointers cost a load. The arrays stay owned by the
+namedtuples (``Engine.state``), which must outlive the StructRef: the engine rebuilds the
+StructRef whenever it replaces an array (growing a log, ``set_state``).
+
+Conventions the kernels follow: 2-D arrays are indexed flat (``st_ptime[n * n_types + t]``,
+``srv_acc[s * 6 + state]``); boolean arrays are seen as int8; array lengths the kernels need are
+the ``*_cap`` fields. No bounds are checked, exactly as with numba arrays by default.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from numba import config, from_dtype, types
+from numba.core.extending import intrinsic
 from numba.experimental import structref
 
 from .layout import PARAM_SPEC, STATE_SPEC, LineParams, LineState
 
-__all__ = ["PARAMS_TYPE", "STATE_TYPE", "to_struct_params", "to_struct_state", "check_arrays"]
+__all__ = ["PARAMS_TYPE", "STATE_TYPE", "STATE_CAPS", "to_struct_params", "to_struct_state",
+           "check_arrays", "data_ptr"]
 
 _DTYPES = {"f8": np.float64, "i8": np.int64, "i4": np.int32, "i1": np.int8, "u8": np.uint64, "b1": np.bool_}
+#: Extra int fields of the state struct: capacity of the array they are named after.
+STATE_CAPS = {"wl_cap": "wl", "tr_cap": "tr_t", "lt_cap": "lt_t"}
 
 
 @structref.register
@@ -45,15 +57,29 @@ structref.define_boxing(_StateStruct, StateRef)
 
 
 def _decode(code: str):
+    """(numba field type, NumPy dtype or None for an int, ndim) of a spec code."""
     if code == "int":
         return types.int64, None, 0
     ndim = 2 if code.endswith("[:,:]") else 1
     dtype = _DTYPES[code.removesuffix("[:,:]")]
-    return types.Array(from_dtype(np.dtype(dtype)), ndim, "C"), dtype, ndim
+    seen_as = np.int8 if dtype is np.bool_ else dtype
+    return types.CPointer(from_dtype(np.dtype(seen_as))), dtype, ndim
+
+
+@intrinsic
+def data_ptr(typingctx, arr):
+    """The data pointer of a C-contiguous array, typed as a pointer to its elements."""
+    sig = types.CPointer(arr.dtype)(arr)
+
+    def codegen(context, builder, signature, args):
+        return context.make_array(signature.args[0])(context, builder, args[0]).data
+
+    return sig, codegen
 
 
 PARAMS_TYPE = _ParamsStruct([(name, _decode(code)[0]) for name, code in PARAM_SPEC.items()])
-STATE_TYPE = _StateStruct([(name, _decode(code)[0]) for name, code in STATE_SPEC.items()])
+STATE_TYPE = _StateStruct([(name, _decode(code)[0]) for name, code in STATE_SPEC.items()]
+                          + [(name, types.int64) for name in STATE_CAPS])
 
 
 def check_arrays(values, spec: dict[str, str], what: str) -> None:
@@ -67,24 +93,37 @@ def check_arrays(values, spec: dict[str, str], what: str) -> None:
         if not (isinstance(value, np.ndarray) and value.dtype == dtype and value.ndim == ndim
                 and value.flags.c_contiguous):
             got = f"{value.dtype}[{value.ndim}d]" if isinstance(value, np.ndarray) else type(value).__name__
-            raise TypeError(f"{what}.{name} must be a C-contiguous {np.dtype(dtype)} {ndim}-d array, got {got}")
+            raise TypeError(f"{what}.{name} must be a C-contiguous {np.dtype(dtype)} {ndim}-d array, "
+                            f"got {got}")
+
+
+def _kernel_view(value):
+    """What a kernel indexes for one field: flat, and booleans as int8 (same memory)."""
+    if isinstance(value, np.ndarray):
+        flat = value.reshape(-1)
+        return flat.view(np.int8) if flat.dtype == np.bool_ else flat
+    return int(value)
 
 
 def to_struct_params(p: LineParams):
-    """A StructRef sharing ``p``'s arrays."""
+    """A StructRef pointing into ``p``'s arrays (``p`` must stay alive while it is used)."""
+    check_arrays(p, PARAM_SPEC, "LineParams")
+    views = [_kernel_view(v) for v in p]
+    if config.DISABLE_JIT:  # pure-Python kernels index the same flat views
+        return SimpleNamespace(**dict(zip(PARAM_SPEC, views, strict=True)))
     from ._structs_gen import make_params
 
-    check_arrays(p, PARAM_SPEC, "LineParams")
-    if config.DISABLE_JIT:  # pure-Python kernels read the namedtuple directly
-        return p
-    return make_params(*[int(v) if isinstance(v, int | np.integer) else v for v in p])
+    return make_params(*views)
 
 
 def to_struct_state(s: LineState):
-    """A StructRef sharing ``s``'s arrays (kernel writes are visible in ``s``)."""
+    """A StructRef pointing into ``s``'s arrays: kernel writes are visible in ``s``."""
+    check_arrays(s, STATE_SPEC, "LineState")
+    views = [_kernel_view(v) for v in s]
+    if config.DISABLE_JIT:
+        fields = dict(zip(STATE_SPEC, views, strict=True))
+        fields.update({cap: len(getattr(s, arr)) for cap, arr in STATE_CAPS.items()})
+        return SimpleNamespace(**fields)
     from ._structs_gen import make_state
 
-    check_arrays(s, STATE_SPEC, "LineState")
-    if config.DISABLE_JIT:
-        return s
-    return make_state(*s)
+    return make_state(*views)

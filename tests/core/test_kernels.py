@@ -12,7 +12,6 @@ import math
 import os
 import subprocess
 import sys
-from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pytest
 import twin
 from tests.core.lines import build, busy_line, exp
 from twin.core.engine import Engine
-from twin.core.heap import heap_cancel, heap_peek_time, heap_pop, heap_set, new_heap
+from twin.core.heap import HeapArrays, heap_cancel, heap_peek_time, heap_pop, heap_set, new_heap
 from twin.core.rng import next_u01, sample, stream_seed
 
 DISTS = {
@@ -96,7 +95,8 @@ def test_sample_mean_matches_distribution(kind):
         assert draws.var() == pytest.approx(VARIANCE[kind], rel=0.08)
 
 
-_Heap = namedtuple("_Heap", "heap pos tm_time tm_stamp heap_size stamp")
+# an importable type: numba caches compiled signatures, which must unpickle in any process
+_Heap = HeapArrays
 
 
 def _heap_ops(fns, n_slots: int, seed: int) -> tuple[list[int], _Heap]:

@@ -16,10 +16,15 @@ dominated the event cost. Fields used (all preallocated, length ``n_slots``):
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
-__all__ = ["heap_set", "heap_cancel", "heap_pop", "heap_peek_time", "new_heap"]
+__all__ = ["heap_set", "heap_cancel", "heap_pop", "heap_peek_time", "new_heap", "HeapArrays"]
+
+#: A stand-alone heap (the kernels accept any object with these fields, such as the state).
+HeapArrays = namedtuple("HeapArrays", "heap pos tm_time tm_stamp heap_size stamp")
 
 
 def new_heap(n_slots: int) -> dict[str, np.ndarray]:

@@ -33,7 +33,7 @@ def wip_change(S, delta, t):
     S.wip[0] += delta
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _effective(S, n, s):
     if S.st_off[n]:
         return SRV_OFF
@@ -54,7 +54,7 @@ def srv_refresh(P, S, s, t):
         S.srv_eff[s] = new
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def station_refresh(P, S, n, t):
     """Refresh all servers of station ``n`` and its active period (Roser's active-period method:
     a station is active while processing, in setup or down; idle-starved and blocked are inactive).

@@ -136,7 +136,7 @@ def free_part(S, p):
 
 # ---------------------------------------------------------------- routing
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def can_accept(P, S, n, t):
     """Whether storage node ``n`` can take a part now. For a conveyor whose entrance is still
     occupied, this also arms the entrance-free timer so that waiting senders are woken."""
@@ -162,7 +162,7 @@ def can_accept(P, S, n, t):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _follow(P, S, node, p):
     """Follow merges and deterministic diverters from ``node`` to a storage node."""
     while True:
@@ -210,7 +210,7 @@ def resolve(P, S, node, p, t):
 
 # ---------------------------------------------------------------- stations
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def operating_time(S, n, t):
     """Cumulative time station ``n`` has spent operating (processing or in setup) up to ``t``."""
     if S.st_op[n]:
@@ -218,7 +218,7 @@ def operating_time(S, n, t):
     return S.st_op_acc[n]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def operating_refresh(P, S, n, t):
     """Track operating time; arm the clocks of operation-dependent failures when it starts.
 
@@ -345,7 +345,7 @@ def accept(P, S, n, p, t):
         conveyor_schedule_head(P, S, n, t)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ready_part(P, S, n):
     """The part node ``n`` would send next, or -1."""
     kind = P.node_kind[n]
@@ -457,7 +457,7 @@ def source_refill(P, S, n, t):
         S.src_created[n] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def wake_preds(P, S, n):
     """Queue the blocked senders that can reach node ``n``: priority rank, then longest waiting."""
     off = P.pred_off[n]

@@ -342,17 +342,35 @@ def conveyor_positions(params, state, t, out_node, out_pos, out_part):
         spacing = P.cv_spacing_m[n]
         cap = P.node_cap[n]
         base = P.node_q_off[n]
-        for j in range(S.node_count[n]):
-            p = S.qbuf[base + (S.q_head[n] + j) % cap]
-            x = d - S.part_c[p]
-            lim = length - j * spacing
-            out_node[k] = n
-            out_pos[k] = x if x < lim else lim
-            out_part[k] = p
-            k += 1
+        count = S.node_count[n]
+        head = S.q_head[n]
+        # the queue is a ring: walk its (at most two) contiguous runs instead of a modulo per part
+        first = min(count, cap - head)
+        for run in range(2):
+            start = base + head if run == 0 else base
+            stop = first if run == 0 else count - first
+            j0 = 0 if run == 0 else first
+            for i in range(stop):
+                j = j0 + i
+                p = S.qbuf[start + i]
+                x = d - S.part_c[p]
+                lim = length - j * spacing
+                out_node[k] = n
+                out_pos[k] = x if x < lim else lim
+                out_part[k] = p
+                k += 1
     return k
 
 
+
+
+@njit(cache=True, inline="always")
+def _pos_and_half(P, S, n, k, d):
+    """Position of the part ``k`` places from the head of conveyor ``n``, and half its length."""
+    p = S.qbuf[P.node_q_off[n] + (S.q_head[n] + k) % P.node_cap[n]]
+    x = d - S.part_c[p]
+    lim = P.cv_length_m[n] - k * P.cv_spacing_m[n]
+    return (x if x < lim else lim), 0.5 * P.type_length_m[S.part_type[p]]
 
 
 @njit(cache=True)
@@ -362,10 +380,14 @@ def photo_eye_scan(params, state, t, eye_blocked, eye_edges):
     A part blocks an eye while its extent (its type's ``length_m``, centred on its position)
     covers the eye. ``eye_blocked`` (bool[n_eyes]) holds the previous states and is overwritten;
     ``eye_edges`` (int64[n_eyes]) is incremented on every change. Returns the number of changes.
-    Parts on a conveyor are ordered head first, so one merge pass over parts and eyes suffices.
+    Positions fall from the head to the tail, so a binary search finds the first part close enough
+    to the eye to cover it, and a short walk checks the few parts within reach (O(log parts) per eye).
     """
     P = view(params)
     S = view(state)
+    max_half = 0.0
+    for i in range(P.n_types):
+        max_half = max(max_half, 0.5 * P.type_length_m[i])
     changes = 0
     for n in range(P.n_nodes):
         m = P.cv_eye_len[n]
@@ -373,29 +395,29 @@ def photo_eye_scan(params, state, t, eye_blocked, eye_edges):
             continue
         e0 = P.cv_eye_off[n]
         d = belt_d(S, n, t)
-        length = P.cv_length_m[n]
-        spacing = P.cv_spacing_m[n]
-        cap = P.node_cap[n]
-        base = P.node_q_off[n]
         count = S.node_count[n]
-        j = count - 1  # start from the tail (smallest position); eyes are sorted ascending
-        for k in range(m):
-            at = P.eye_at_m[e0 + k]
+        for e in range(m):
+            at = P.eye_at_m[e0 + e]
+            # first k whose position is <= at + max_half: parts before it are too far ahead to cover
+            lo = 0
+            hi = count
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                x, _ = _pos_and_half(P, S, n, mid, d)
+                if x > at + max_half:
+                    lo = mid + 1
+                else:
+                    hi = mid
             blocked = False
-            while j >= 0:
-                p = S.qbuf[base + (S.q_head[n] + j) % cap]
-                x = d - S.part_c[p]
-                lim = length - j * spacing
-                if x > lim:
-                    x = lim
-                half = 0.5 * P.type_length_m[S.part_type[p]]
-                if x + half < at:  # part entirely before this eye: later eyes are further on
-                    j -= 1
-                    continue
-                blocked = x - half <= at
-                break
-            if blocked != eye_blocked[e0 + k]:
-                eye_blocked[e0 + k] = blocked
-                eye_edges[e0 + k] += 1
+            for k in range(lo, count):
+                x, half = _pos_and_half(P, S, n, k, d)
+                if x + max_half < at:
+                    break  # this part and all behind it are too far back to cover the eye
+                if x - half <= at <= x + half:
+                    blocked = True
+                    break
+            if blocked != eye_blocked[e0 + e]:
+                eye_blocked[e0 + e] = blocked
+                eye_edges[e0 + e] += 1
                 changes += 1
     return changes

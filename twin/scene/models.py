@@ -134,7 +134,7 @@ class Source(_Model):
     part_mix: dict[Name, PositiveFloat] | None = None
     on_blocked: Literal["wait", "drop"] = Field(
         "wait", description="wait: hold the arrived part and pause arrivals; drop: count it as lost")
-    max_parts: Annotated[int, Field(ge=1, lt=2**63)] | None = Field(None, description="stop after releasing this many")
+    max_parts: Annotated[int, Field(ge=1, lt=2**63)] | None = Field(None, description="stop after this many parts have arrived (with on_blocked: drop, lost arrivals count)")
     start_s: NonNegFloat = Field(0.0, description="first arrival is not before this time")
     calendar: Name | None = None
 

@@ -388,8 +388,8 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
     n, pool, n_srv, n_fail, n_cal, nt = p.n_nodes, p.pool_size, p.n_srv, p.n_fail, p.n_cal, p.n_types
     heap = new_heap(p.n_slots)
     total_q = int(sum(p.node_cap[i] for i in range(n) if p.node_kind[i] in (L.KIND_BUFFER, L.KIND_CONVEYOR)))
-    tr_cap = max(trace_capacity, 8 * pool + 64) if trace else 1
-    lt_cap = max(leadtime_capacity, 2 * pool + 64)
+    tr_cap = trace_capacity if trace else 1
+    lt_cap = leadtime_capacity
     s = dict(
         t=np.zeros(1), **heap, uid_next=np.zeros(1, np.int64),
         rng_state=stream_seeds.copy(), n_events=np.zeros(1, np.int64), last_move_t=np.zeros(1),

@@ -33,20 +33,23 @@ class Engine:
         scene: a validated scene (``twin.load_scene``).
         seed: seed of every random stream (streams are derived per entity from it).
         trace: record the per-part trace (costs memory and about a third of the speed).
+        log_capacity: initial length of the trace and lead-time logs (they double when full).
     """
 
-    def __init__(self, scene: Scene, seed: int, trace: bool = True) -> None:
+    def __init__(self, scene: Scene, seed: int, trace: bool = True, log_capacity: int = 65536) -> None:
         self.scene = scene
         self.seed = int(seed)
         self.params, self.names, seeds = compile_scene(scene, self.seed)
         self._p = to_struct_params(self.params)
-        self._set(initial_state(self.params, seeds, trace))
-        self._trace_margin = 8 * self.params.pool_size + 64
-        self._lt_margin = 2 * self.params.pool_size + 64
+        self._set(initial_state(self.params, seeds, trace, log_capacity, log_capacity))
+        # room an event handler needs before its cascade (which pauses itself when a log fills up)
+        self._trace_margin = 64
+        self._lt_margin = 4
         n_eyes = len(self.names.photo_eyes)
         self.eye_blocked = np.zeros(max(n_eyes, 1), np.bool_)
         self.eye_edges = np.zeros(max(n_eyes, 1), np.int64)
         init_kernel(self._p, self._s)
+        self._finish_cascade()
 
     def _set(self, state: L.LineState) -> None:
         # The StructRef shares the namedtuple's arrays; rebuild it whenever an array is replaced.
@@ -62,10 +65,16 @@ class Engine:
         """Process every event up to and including ``t_end`` and set the clock to it."""
         if not math.isfinite(t_end):
             raise SimulationError(f"cannot advance to a non-finite time ({t_end})")
+        self._run(float(t_end), 1 << 62)
+
+    def _finish_cascade(self) -> None:
+        """Complete a transfer cascade that paused for log room, processing no new event."""
+        self._run(self.t, 0)
+
+    def _run(self, t_end: float, max_events: int) -> None:
         while True:
-            status = run_until(self._p, self._s, float(t_end), 1 << 62,
-                               self._trace_margin, self._lt_margin)
-            if status == L.ST_DONE:
+            status = run_until(self._p, self._s, t_end, max_events, self._trace_margin, self._lt_margin)
+            if status in (L.ST_DONE, L.ST_MAX_EVENTS):
                 return
             if status in _GROWABLE:
                 self._grow(_GROWABLE[status])
@@ -90,6 +99,7 @@ class Engine:
         if not (math.isfinite(speed_mps) and speed_mps >= 0):
             raise SimulationError(f"conveyor {name!r}: speed_mps must be finite and >= 0, got {speed_mps}")
         set_conveyor_speed(self._p, self._s, n, float(speed_mps), self.t)
+        self._finish_cascade()
 
     def conveyor_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(node id, position m, part uid) of every part on a conveyor, now."""

@@ -13,12 +13,14 @@ from numba import njit
 
 from .accounting import count_change, station_refresh, trace, wip_change
 from .flow import (
+    TRACE_ROOM,
     alloc_part,
     belt_d,
     cancel_timer,
     conveyor_schedule_head,
     draw,
     free_part,
+    logs_have_room,
     operating_refresh,
     operating_time,
     pick_type,
@@ -67,9 +69,10 @@ MAX_MOVES_PER_INSTANT = 10_000_000
 
 @njit(cache=True)
 def _drain(P, S, t):
+    """Run the transfer cascade until the worklist is empty or a log is full; return parts moved."""
     moved = 0
     cap = S.wl_cap
-    while S.wl_len[0] > 0:
+    while S.wl_len[0] > 0 and logs_have_room(S):
         n = S.wl[S.wl_head[0]]
         S.wl_head[0] = (S.wl_head[0] + 1) % cap
         S.wl_len[0] -= 1
@@ -78,6 +81,13 @@ def _drain(P, S, t):
     if moved > 0:
         S.last_move_t[0] = t
     return moved
+
+
+@njit(cache=True)
+def _log_full_status(S):
+    if S.trace_on[0] and S.tr_n[0] + TRACE_ROOM > S.tr_cap:
+        return ST_TRACE_FULL
+    return ST_LEADTIME_FULL
 
 
 @njit(cache=True)
@@ -271,12 +281,18 @@ def _on_failure_timer(P, S, f, t):
 def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
     """Process events with time <= ``t_end``; return a status code (``ST_*`` in ``layout``).
 
-    On ``ST_DONE`` the clock is at ``t_end``. Other codes stop at an event boundary with the clock
-    at the last processed event, so the caller can grow a log and call again.
+    On ``ST_DONE`` the clock is at ``t_end``. The log codes stop with the clock at the last processed
+    event (possibly with its transfer cascade paused in the worklist), so the caller can grow the
+    log and call again: the run continues exactly as if the log had been large enough.
+    ``trace_margin``/``lt_margin``: room an event handler needs before its cascade starts.
     """
     P = view(params)
     S = view(state)
     events = 0
+    if S.wl_len[0] > 0:  # finish a cascade paused for log room before anything else happens
+        _drain(P, S, S.t[0])
+        if S.wl_len[0] > 0:
+            return _log_full_status(S)
     while True:
         if S.trace_on[0] and S.tr_n[0] + trace_margin > S.tr_cap:
             return ST_TRACE_FULL
@@ -306,10 +322,13 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             tn, on = _calendar_next(P, S, c, t)
             _calendar_apply(P, S, c, not S.cal_on[c], t)
             set_timer(S, slot, tn)
-        if _drain(P, S, t) > MAX_MOVES_PER_INSTANT:
-            return ST_ZENO
+        moved = _drain(P, S, t)
         events += 1
         S.n_events[0] += 1
+        if moved > MAX_MOVES_PER_INSTANT:
+            return ST_ZENO
+        if S.wl_len[0] > 0:
+            return _log_full_status(S)
 
 
 @njit(cache=True)

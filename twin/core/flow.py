@@ -76,6 +76,31 @@ def wl_push(S, n):
 
 
 @njit(cache=True, inline="always")
+def wl_push_front(S, n):
+    """Put node ``n`` back at the head of the worklist (its cascade was paused, see ``logs_have_room``)."""
+    cap = S.wl_cap
+    S.wl_head[0] = (S.wl_head[0] - 1 + cap) % cap
+    S.wl[S.wl_head[0]] = n
+    S.wl_len[0] += 1
+    S.wl_in[n] = True
+
+
+#: Most trace records one transfer writes (leave, enter, exit or setup/process start, ...), with slack.
+TRACE_ROOM = 16
+
+
+@njit(cache=True, inline="always")
+def logs_have_room(S):
+    """Whether the trace and lead-time logs can take one more transfer.
+
+    Cascades check this before every transfer and pause (the worklist keeps the rest) when a log is
+    full, so the engine can grow it and resume exactly where it stopped: logs never need to be
+    sized for the largest possible cascade, and no record is ever dropped.
+    """
+    return (not S.trace_on[0] or S.tr_n[0] + TRACE_ROOM <= S.tr_cap) and S.lt_n[0] < S.lt_cap
+
+
+@njit(cache=True, inline="always")
 def belt_d(S, n, t):
     """Belt odometer of conveyor ``n`` at time ``t`` (m)."""
     return S.cv_d0[n] + S.cv_v[n] * (t - S.cv_t0[n])
@@ -488,6 +513,9 @@ def try_send(P, S, n, t):
     kind = P.node_kind[n]
     moved = 0
     while True:
+        if not logs_have_room(S):
+            wl_push_front(S, n)
+            return moved
         if kind == KIND_SOURCE:
             source_refill(P, S, n, t)
         p = ready_part(P, S, n)

@@ -83,8 +83,8 @@ def scenes() -> None:
     table = Table("scene", "description")
     for path in sorted(SCENES_DIR.glob("*.yaml")):
         try:
-            desc = load_scene(path).description.strip().splitlines()[0]
-        except (TwinError, IndexError):
+            desc = " ".join(load_scene(path).description.split())
+        except TwinError:
             desc = ""
         table.add_row(str(path.relative_to(SCENES_DIR.parent)), desc)
     out.print(table)

@@ -180,3 +180,15 @@ def test_engine_without_jit_gives_the_same_trace(tmp_path: Path):
     tw.write_trace(jit_csv)
     assert out.read_text() == jit_csv.read_text()
     assert tw.kpis()["throughput"]["total"] > 50
+
+
+def test_heap_reset_to_same_time_goes_behind_equal_times():
+    """Re-setting a pending timer to its own time gives it a new stamp: it now pops after equal times."""
+    for fns in ((heap_set, heap_pop), (heap_set.py_func, heap_pop.py_func)):
+        set_, pop = fns
+        h = _Heap(**new_heap(4))
+        set_(h, 0, 5.0)
+        set_(h, 1, 5.0)
+        set_(h, 2, 7.0)
+        set_(h, 0, 5.0)  # same time, later stamp: slot 1 is now first
+        assert [pop(h), pop(h), pop(h)] == [1, 0, 2]

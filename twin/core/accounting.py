@@ -11,7 +11,7 @@ from numba import njit
 
 from .layout import SRV_DOWN, SRV_OFF
 
-__all__ = ["count_change", "wip_change", "srv_refresh", "station_refresh", "trace"]
+__all__ = ["count_change", "wip_change", "srv_refresh", "server_refresh", "station_refresh", "trace"]
 
 
 @njit(cache=True, inline="always")
@@ -55,17 +55,14 @@ def srv_refresh(P, S, s, t):
 
 
 @njit(cache=True, inline="always")
-def station_refresh(P, S, n, t):
-    """Refresh all servers of station ``n`` and its active period (Roser's active-period method:
-    a station is active while processing, in setup or down; idle-starved and blocked are inactive).
+def _active_refresh(P, S, n, t):
+    """Open or close station ``n``'s active period (Roser's active-period method: a station is
+    active while processing, in setup or down; idle-starved and blocked are inactive).
 
     While the station is inactive, ``st_active_since`` holds the time its last period ended. A
     station that hands a part on and takes the next in the same instant never waited, so a
     zero-length inactive gap continues the period just closed instead of starting a new one.
     """
-    off = P.st_srv_off[n]
-    for s in range(off, off + P.node_cap[n]):
-        srv_refresh(P, S, s, t)
     active = (not S.st_off[n]) and (S.st_down[n] > 0 or S.st_busy[n] > 0)
     if active != S.st_active[n]:
         if active:
@@ -77,6 +74,22 @@ def station_refresh(P, S, n, t):
             S.st_ap_count[n] += 1
             S.st_active_since[n] = t
         S.st_active[n] = active
+
+
+@njit(cache=True, inline="always")
+def server_refresh(P, S, s, t):
+    """Account a change of server ``s``'s own state (and its station's active period)."""
+    srv_refresh(P, S, s, t)
+    _active_refresh(P, S, P.srv_node[s], t)
+
+
+@njit(cache=True, inline="always")
+def station_refresh(P, S, n, t):
+    """Account a station-wide change (down, up, off or on shift): every server and the active period."""
+    off = P.st_srv_off[n]
+    for s in range(off, off + P.node_cap[n]):
+        srv_refresh(P, S, s, t)
+    _active_refresh(P, S, n, t)
 
 
 @njit(cache=True, inline="always")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .accounting import count_change, station_refresh, trace, wip_change
+from .accounting import count_change, server_refresh, trace, wip_change
 from .flow import (
     TRACE_ROOM,
     alloc_part,
@@ -207,7 +207,7 @@ def _on_server_timer(P, S, s, t):
         S.srv_state[s] = SRV_BUSY
         trace(S, TR_PROCESS_START, p, n, local, t)
         set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n]))
-        station_refresh(P, S, n, t)
+        server_refresh(P, S, s, t)
         return
     trace(S, TR_PROCESS_END, p, n, local, t)
     S.st_busy[n] -= 1
@@ -223,7 +223,7 @@ def _on_server_timer(P, S, s, t):
         count_change(P, S, n, -1, t)
         wip_change(S, -1, t)
         free_part(S, p)
-        station_refresh(P, S, n, t)
+        server_refresh(P, S, s, t)
         operating_refresh(P, S, n, t)
         wake_preds(P, S, n)
         return
@@ -243,7 +243,7 @@ def _on_server_timer(P, S, s, t):
     S.srv_state[s] = SRV_BLOCKED
     S.srv_done_t[s] = t
     S.st_blocked[n] += 1
-    station_refresh(P, S, n, t)
+    server_refresh(P, S, s, t)
     operating_refresh(P, S, n, t)
     wl_push(S, n)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .accounting import count_change, station_refresh, trace, wip_change
+from .accounting import count_change, server_refresh, station_refresh, trace, wip_change
 from .heap import heap_cancel, heap_set
 from .layout import (
     DV_BY_INSPECTION,
@@ -285,7 +285,7 @@ def start_server(P, S, s, p, t):
     S.st_idle[n] -= 1
     S.st_busy[n] += 1
     set_timer(S, P.slot_srv + s, t + dur)
-    station_refresh(P, S, n, t)
+    server_refresh(P, S, s, t)
     operating_refresh(P, S, n, t)
 
 
@@ -413,7 +413,7 @@ def take(P, S, n, p, t):
         S.part_srv[p] = -1
         S.st_blocked[n] -= 1
         S.st_idle[n] += 1
-        station_refresh(P, S, n, t)
+        server_refresh(P, S, s, t)
         return
     S.q_head[n] = (S.q_head[n] + 1) % P.node_cap[n]
     if kind == KIND_CONVEYOR:

@@ -108,9 +108,10 @@ def heap_set(S, slot, t):
         S.heap[i] = slot
         S.pos[slot] = i
         _sift_up(S, i)
-    elif t <= old:
+    elif t < old:
         _sift_up(S, i)
     else:
+        # same or later time: the new stamp makes the key larger even when the time is equal
         _sift_down(S, i, S.heap_size[0])
 
 

@@ -21,6 +21,7 @@ from .flow import (
     draw,
     free_part,
     logs_have_room,
+    ring_index,
     operating_refresh,
     operating_time,
     pick_type,
@@ -74,7 +75,7 @@ def _drain(P, S, t):
     cap = S.wl_cap
     while S.wl_len[0] > 0 and logs_have_room(S):
         n = S.wl[S.wl_head[0]]
-        S.wl_head[0] = (S.wl_head[0] + 1) % cap
+        S.wl_head[0] = ring_index(S.wl_head[0] + 1, cap)
         S.wl_len[0] -= 1
         S.wl_in[n] = False
         moved += try_send(P, S, n, t)

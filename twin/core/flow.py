@@ -66,11 +66,17 @@ def cancel_timer(S, slot):
 
 
 @njit(cache=True, inline="always")
+def ring_index(i, cap):
+    """``i % cap`` for 0 <= i < 2*cap, without the integer division (tens of cycles, several per event)."""
+    return i - cap if i >= cap else i
+
+
+@njit(cache=True, inline="always")
 def wl_push(S, n):
     """Queue node ``n`` to try sending its ready parts (once; FIFO keeps the order deterministic)."""
     if not S.wl_in[n]:
         cap = S.wl_cap
-        S.wl[(S.wl_head[0] + S.wl_len[0]) % cap] = n
+        S.wl[ring_index(S.wl_head[0] + S.wl_len[0], cap)] = n
         S.wl_len[0] += 1
         S.wl_in[n] = True
 
@@ -79,7 +85,7 @@ def wl_push(S, n):
 def wl_push_front(S, n):
     """Put node ``n`` back at the head of the worklist (its cascade was paused, see ``logs_have_room``)."""
     cap = S.wl_cap
-    S.wl_head[0] = (S.wl_head[0] - 1 + cap) % cap
+    S.wl_head[0] = ring_index(S.wl_head[0] - 1 + cap, cap)
     S.wl[S.wl_head[0]] = n
     S.wl_len[0] += 1
     S.wl_in[n] = True
@@ -119,7 +125,7 @@ def belt_time(S, n, d_target, t):
 @njit(cache=True, inline="always")
 def _q_at(P, S, n, k):
     cap = P.node_cap[n]
-    return S.qbuf[P.node_q_off[n] + (S.q_head[n] + k) % cap]
+    return S.qbuf[P.node_q_off[n] + ring_index(S.q_head[n] + k, cap)]
 
 
 @njit(cache=True)
@@ -357,7 +363,7 @@ def accept(P, S, n, p, t):
                 return
         return
     c = S.node_count[n]
-    S.qbuf[P.node_q_off[n] + (S.q_head[n] + c) % P.node_cap[n]] = p
+    S.qbuf[P.node_q_off[n] + ring_index(S.q_head[n] + c, P.node_cap[n])] = p
     count_change(P, S, n, 1, t)
     if kind == KIND_BUFFER:
         wl_push(S, n)
@@ -415,7 +421,7 @@ def take(P, S, n, p, t):
         S.st_idle[n] += 1
         server_refresh(P, S, s, t)
         return
-    S.q_head[n] = (S.q_head[n] + 1) % P.node_cap[n]
+    S.q_head[n] = ring_index(S.q_head[n] + 1, P.node_cap[n])
     if kind == KIND_CONVEYOR:
         S.cv_head_ready[n] = False
         spacing = P.cv_spacing_m[n]

@@ -366,7 +366,8 @@ def accept(P, S, n, p, t):
     S.qbuf[P.node_q_off[n] + ring_index(S.q_head[n] + c, P.node_cap[n])] = p
     count_change(P, S, n, 1, t)
     if kind == KIND_BUFFER:
-        wl_push(S, n)
+        if c == 0:  # the part is the new head; behind a waiting head it has nothing to try yet
+            wl_push(S, n)
         return
     # conveyor: the part's odometer offset keeps it a spacing behind the part ahead
     d = belt_d(S, n, t)

@@ -98,7 +98,7 @@ def run(
     warmup: Annotated[str | None, typer.Option(help="warm-up excluded from KPIs (default: scene sim.warmup_s)")] = None,
     replications: Annotated[int, typer.Option(min=1, help="independent replications (seeds seed..seed+N-1)")] = 1,
     output: Annotated[Path | None, typer.Option("--out", help="folder for kpis.json, stations.csv, trace")] = None,
-    trace: Annotated[bool, typer.Option(help="write the per-part trace (first replication)")] = True,
+    trace: Annotated[bool, typer.Option(help="write the per-part trace and parts table (first replication)")] = True,
     trace_format: Annotated[str, typer.Option(help="csv or parquet")] = "csv",
     workers: Annotated[int | None, typer.Option(help="processes for replications (default: cores)")] = None,
 ) -> None:
@@ -146,9 +146,11 @@ def run(
     _print_kpis(model.name or scene.stem, kpis, runs, until_s, seed_v, elapsed)
     if output:
         _write_results(output, model, scene, kpis, runs, seed_v, until_s, warm)
+        written = [output / "kpis.json", output / "stations.csv", output / "elements.csv"]
         if trace:
-            path = tw.write_trace(output / f"trace.{trace_format}")
-            out.print(f"wrote {output}/kpis.json, {output}/stations.csv, {path}", highlight=False)
+            written.append(tw.write_trace(output / f"trace.{trace_format}"))
+            written.append(tw.write_parts(output / f"parts.{trace_format}"))
+        out.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     if failure is not None:
         _fail(failure)
 

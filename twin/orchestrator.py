@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .core import layout as L
 from .core.deadlock import find_deadlock
 from .core.engine import Engine
 from .core.kpi import accumulators, compute_kpis
-from .core.trace import trace_columns, write_trace
+from .core.trace import part_summary, trace_columns, write_table, write_trace
 from .errors import DeadlockError, UsageError
 from .scene.durations import parse_duration_s
 from .scene.models import Scene
@@ -127,6 +128,16 @@ class Twin:
     def write_trace(self, path: str | Path) -> Path:
         """Write the trace to CSV, or Parquet when ``path`` ends in ``.parquet``."""
         return write_trace(self.trace(), path)
+
+    def parts(self) -> dict[str, np.ndarray]:
+        """One row per part so far: type, times, final state and where (see ``part_summary``)."""
+        p, names = self.engine.params, self.engine.names
+        rejects = {names.nodes[n] for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and p.sink_reject[n]}
+        return part_summary(self.trace(), rejects)
+
+    def write_parts(self, path: str | Path) -> Path:
+        """Write :meth:`parts` to CSV, or Parquet when ``path`` ends in ``.parquet``."""
+        return write_table(self.parts(), path)
 
     def get_state(self) -> dict:
         """A complete snapshot: restoring it with :meth:`set_state` continues identically."""

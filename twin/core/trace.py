@@ -15,7 +15,10 @@ import numpy as np
 
 from . import layout as L
 
-__all__ = ["trace_columns", "write_trace"]
+__all__ = ["trace_columns", "write_trace", "part_summary", "FINAL_STATES"]
+
+#: Final state of a part, from its last decisive trace event.
+FINAL_STATES = {"exit": "out", "scrapped": "scrapped", "dropped": "dropped"}
 
 _SERVER_EVENTS = {L.TR_SETUP_START, L.TR_PROCESS_START, L.TR_PROCESS_END, L.TR_DEFECT,
                   L.TR_INSPECT_PASS, L.TR_INSPECT_FAIL, L.TR_SCRAPPED}
@@ -43,8 +46,54 @@ def trace_columns(s: L.LineState, names) -> dict[str, np.ndarray]:
     }
 
 
-def write_trace(columns: dict[str, np.ndarray], path: str | Path) -> Path:
-    """Write the trace to ``path``: Parquet when it ends in ``.parquet`` (needs pyarrow), else CSV."""
+def part_summary(columns: dict[str, np.ndarray], reject_sinks: set[str]) -> dict[str, np.ndarray]:
+    """One row per part: its genealogy summarised.
+
+    Columns: ``part_id``, ``part_type``, ``created_s``, ``released_s`` (first element entered),
+    ``ended_s`` (exit, scrap or drop; NaN while in process), ``final_state`` (``out``,
+    ``rejected`` (a reject sink), ``scrapped``, ``dropped`` or ``in_process``), ``final_element``
+    (where it ended or is now), ``lead_time_s`` (``ended_s - released_s`` for parts out or
+    rejected), ``defective`` (a latent defect was made), ``inspection`` (last result: pass, fail
+    or empty).
+    """
+    uid = columns["part_id"]
+    n = int(uid.max()) + 1 if uid.size else 0
+    created = np.full(n, np.nan)
+    released = np.full(n, np.nan)
+    ended = np.full(n, np.nan)
+    ptype = np.full(n, "", dtype=object)
+    state = np.full(n, "in_process", dtype=object)
+    where = np.full(n, "", dtype=object)
+    defective = np.zeros(n, bool)
+    inspection = np.full(n, "", dtype=object)
+    t, event, element, types = columns["t_s"], columns["event"], columns["element"], columns["part_type"]
+    for i in range(uid.size):  # records are in time order, so later events overwrite earlier ones
+        u, ev = uid[i], event[i]
+        if ev == "created":
+            created[u] = t[i]
+            ptype[u] = types[i]
+            where[u] = element[i]
+        elif ev == "enter":
+            if np.isnan(released[u]):
+                released[u] = t[i]
+            where[u] = element[i]
+        elif ev in FINAL_STATES:
+            ended[u] = t[i]
+            where[u] = element[i]
+            state[u] = "rejected" if ev == "exit" and element[i] in reject_sinks else FINAL_STATES[ev]
+        elif ev == "defect":
+            defective[u] = True
+        elif ev in ("inspect_pass", "inspect_fail"):
+            inspection[u] = ev.removeprefix("inspect_")
+    done = (state == "out") | (state == "rejected")
+    lead = np.where(done, ended - released, np.nan)
+    return {"part_id": np.arange(n), "part_type": ptype, "created_s": created, "released_s": released,
+            "ended_s": ended, "final_state": state, "final_element": where, "lead_time_s": lead,
+            "defective": defective, "inspection": inspection}
+
+
+def write_table(columns: dict[str, np.ndarray], path: str | Path) -> Path:
+    """Write equal-length columns as CSV, or Parquet when ``path`` ends in ``.parquet``."""
     path = Path(path)
     if path.suffix == ".parquet":
         import pyarrow as pa
@@ -56,10 +105,27 @@ def write_trace(columns: dict[str, np.ndarray], path: str | Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(columns)
         cols = list(columns.values())
-        server = columns["server"]
-        for i in range(len(columns["t_s"])):
-            row = [c[i] for c in cols]
-            row[0] = repr(float(row[0]))
-            row[-1] = "" if server[i] < 0 else int(server[i])
-            writer.writerow(row)
+        for i in range(len(cols[0]) if cols else 0):
+            writer.writerow([_cell(c[i]) for c in cols])
     return path
+
+
+def _cell(value):
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else repr(float(value))
+    if isinstance(value, np.bool_ | bool):
+        return "true" if value else "false"
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def write_trace(columns: dict[str, np.ndarray], path: str | Path) -> Path:
+    """Write the trace to ``path``: Parquet when it ends in ``.parquet``, else CSV.
+
+    ``server`` is empty (CSV) or null (Parquet) for events that do not happen on a station server.
+    """
+    out = dict(columns)
+    server = columns["server"]
+    out["server"] = np.array([None if v < 0 else int(v) for v in server], dtype=object)
+    return write_table(out, path)

@@ -166,8 +166,9 @@ def _fmt(v: float, digits: int = 3) -> str:
 def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: int, elapsed: float) -> None:
     from .replications import summarize
 
-    head = Table(title=f"{name}: {until_s / 3600:g} h simulated (seed {seed}, {len(runs)} replication(s)) "
-                       f"in {elapsed:.2f} s", title_justify="left")
+    out.print(f"[bold]{name}[/]: {until_s / 3600:g} h simulated (seed {seed}, {len(runs)} replication(s)) "
+              f"in {elapsed:.2f} s wall time", highlight=False)
+    head = Table()
     head.add_column("KPI")
     head.add_column("value", justify="right")
     if len(runs) > 1:
@@ -176,6 +177,9 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
     lt = kpis["lead_time_s"]
     rows = [
         ("throughput (parts/h)", kpis["throughput"]["per_hour"], "throughput_per_hour"),
+        *[(f"  {ptype} (parts/h)", rate, None)
+          for ptype, rate in kpis["throughput"]["per_part_type_per_hour"].items()
+          if len(kpis["throughput"]["per_part_type_per_hour"]) > 1],
         ("parts out (good)", kpis["good"], None),
         ("rejected / scrapped", f"{kpis['rejected']} / {kpis['scrapped']}", None),
         ("WIP (time-average)", kpis["wip_avg"], "wip_avg"),
@@ -194,7 +198,8 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
     out.print(head)
     table = Table("station", "busy", "setup", "idle", "blocked", "down", "off", "OEE", title_justify="left")
     for st in kpis["stations"]:
-        table.add_row(st["name"], *[f"{100 * st[k]:.1f}%" for k in (
+        name = st["name"] + ("  ◀ bottleneck" if st["name"] == kpis["bottleneck"] else "")
+        table.add_row(name, *[f"{100 * st[k]:.1f}%" for k in (
             "busy_frac", "setup_frac", "idle_frac", "blocked_frac", "down_frac", "off_shift_frac")],
             _fmt(st["oee"], 3))
     out.print(table)

@@ -5,9 +5,9 @@ the heap never grows: scheduling a slot that is already pending moves it, and ca
 it. Ties in time are broken by a stamp taken from a global counter when the timer was set, which
 makes the event order (and so every result) deterministic and independent of the control step.
 
-The kernels take the state StructRef ``S`` rather than its arrays: passing arrays between
-non-inlined numba functions costs two atomic reference-count updates per array per call, which
-dominated the event cost. Fields used (all preallocated, length ``n_slots``):
+The kernels take the state ``S`` (a struct view, see ``twin.core.views``, or any object with
+these fields, such as ``HeapArrays``) rather than loose arrays, like every other kernel. Fields
+used (all preallocated, length ``n_slots``):
     heap     int32  slot ids in heap order (first ``size[0]`` entries valid)
     pos      int32  position of each slot in ``heap``, -1 when not pending
     tm_time  float64 due time of each slot (inf when not pending)

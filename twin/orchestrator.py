@@ -50,10 +50,13 @@ class Twin:
         if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
             raise UsageError(f"warmup_s must be >= 0, got {self.warmup_s}")
         self.engine = Engine(scene, self.seed, trace=trace)
+        # Accumulators at the end of the warm-up, subtracted from every KPI. Without a warm-up the
+        # baseline is all zeros, so that what happens at t = 0 (the first releases) is counted.
         self._baseline: dict[str, np.ndarray] | None = None
         self._steps = 0
         if self.warmup_s == 0:
-            self._baseline = accumulators(self.engine.params, self.engine.state)
+            self._baseline = {k: np.zeros_like(v) for k, v in
+                              accumulators(self.engine.params, self.engine.state).items()}
 
     @property
     def time_s(self) -> float:

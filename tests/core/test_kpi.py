@@ -108,3 +108,19 @@ def test_littles_law_is_exact_for_a_run_that_starts_and_ends_empty():
     total_lead = k["lead_time_s"]["mean"] * 500
     assert k["wip_avg"] * k["window_s"] == pytest.approx(total_lead, rel=1e-9)
     assert station(k, "m1")["setup_frac"] > 0.005  # the merge interleaves a and b
+
+
+def test_no_warmup_counts_what_happens_at_time_zero():
+    """Without a warm-up, parts released at t = 0 count as released (nothing is subtracted)."""
+    scene = twin.load_scene_text("""
+version: 1
+part_types: [{name: p}]
+sources: [{name: plan, to: store, schedule: [{at_s: 0, count: 7}]}]
+buffers: [{name: store, to: m, capacity: 10}]
+stations: [{name: m, to: out, process_time: 1.0}]
+sinks: [{name: out}]
+""")
+    tw = twin.Twin(scene, seed=1, warmup_s=0)
+    tw.run(until=100)
+    k = tw.kpis()
+    assert k["released"] == 7 and k["throughput"]["total"] == 7

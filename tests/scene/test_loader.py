@@ -350,7 +350,7 @@ def test_file_over_size_limit_is_refused_unread(tmp_path):
         f.write(b"version: 1\n")
         f.truncate(25 * 1024 * 1024)
     t0 = time.perf_counter()
-    with pytest.raises(SceneError, match=r"file is 26214400 bytes; scene files are limited to 20971520"):
+    with pytest.raises(SceneError, match=r"file is 26214400 bytes; scene files are limited to 8388608"):
         load_scene(path)
     assert time.perf_counter() - t0 < 1.0
 

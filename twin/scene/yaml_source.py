@@ -20,8 +20,8 @@ import yaml
 
 from ..errors import SceneError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_NODES = 2_000_000
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_NODES = 600_000
 #: Scenes nest about six levels deep; far deeper input is hostile or broken.
 MAX_DEPTH = 64
 
@@ -143,7 +143,7 @@ class _Builder:
     Working on the event stream rather than a composed node graph is what makes hostile files
     fail fast: an alias is refused the moment it appears (before a "billion laughs" document is
     read further), the node and depth limits stop the parse where they are crossed rather than
-    after a 20 MiB tree is in memory, and nesting costs no Python recursion.
+    after an 8 MiB tree is in memory, and nesting costs no Python recursion.
     """
 
     def __init__(self, shown: str) -> None:

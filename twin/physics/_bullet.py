@@ -1,0 +1,82 @@
+"""The only module of twin that imports pybullet (a test enforces it).
+
+``BulletClient`` binds one physics client id once, the way pybullet_utils' ``BulletClient`` does,
+so that no call can silently reach another world or a global default client. The few PyBullet
+results twin reads are converted here into small named types; PyBullet's camelCase stays in this
+module. Quaternions are ``(x, y, z, w)``, PyBullet's order, everywhere in twin.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pybullet as _pb
+import pybullet_data
+
+from ..errors import SimulationError
+
+__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "DATA_PATH", "euler_to_quat"]
+
+DIRECT = _pb.DIRECT
+GUI = _pb.GUI
+GEOM_BOX = _pb.GEOM_BOX
+DATA_PATH = pybullet_data.getDataPath()
+
+
+@dataclass(frozen=True)
+class BodyState:
+    """Pose and velocity of a body's base (SI units, quaternion xyzw)."""
+
+    xyz_m: tuple[float, float, float]
+    quat_xyzw: tuple[float, float, float, float]
+    linear_mps: tuple[float, float, float]
+    angular_radps: tuple[float, float, float]
+
+
+def euler_to_quat(roll_rad: float, pitch_rad: float, yaw_rad: float) -> tuple[float, float, float, float]:
+    """Quaternion (xyzw) of fixed-axis roll, pitch, yaw rotations (radians)."""
+    return tuple(_pb.getQuaternionFromEuler((roll_rad, pitch_rad, yaw_rad)))
+
+
+class BulletClient:
+    """One PyBullet physics client; every call made through it names that client.
+
+    Attribute access returns the pybullet function with ``physicsClientId`` bound, so
+    ``client.stepSimulation()`` steps this client and no other.
+    """
+
+    def __init__(self, mode: int = DIRECT, options: str = "") -> None:
+        self._id = _pb.connect(mode, options=options)
+        if self._id < 0:
+            raise SimulationError("PyBullet could not start a physics client "
+                                  f"({'GUI' if mode == GUI else 'DIRECT'} mode)")
+
+    @property
+    def id(self) -> int:
+        """The client id, or -1 once disconnected."""
+        return self._id
+
+    @property
+    def connected(self) -> bool:
+        return self._id >= 0
+
+    def __getattr__(self, name: str):
+        attr = getattr(_pb, name)
+        if not callable(attr):
+            return attr
+        if self._id < 0:
+            raise SimulationError(f"physics client is closed; cannot call {name}()")
+        return functools.partial(attr, physicsClientId=self._id)
+
+    def body_state(self, body: int) -> BodyState:
+        """Base pose and velocity of ``body``."""
+        xyz, quat = self.getBasePositionAndOrientation(body)
+        lin, ang = self.getBaseVelocity(body)
+        return BodyState(tuple(xyz), tuple(quat), tuple(lin), tuple(ang))
+
+    def disconnect(self) -> None:
+        """Release the client (idempotent)."""
+        if self._id >= 0:
+            _pb.disconnect(physicsClientId=self._id)
+            self._id = -1

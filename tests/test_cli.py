@@ -146,3 +146,14 @@ def test_trace_parquet(tmp_path):
     assert table.column_names == ["t_s", "part_id", "part_type", "event", "element", "server"]
     events = set(table.column("event").to_pylist())
     assert {"created", "enter", "leave", "process_start", "process_end", "exit"} <= events
+
+
+def test_gui_without_display_exit_2():
+    """`--gui` where no display exists says so clearly, exit code 2."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    r = subprocess.run([sys.executable, "-m", "twin", "run", str(SMT), "--until", "1h", "--gui"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert r.returncode == 2
+    assert "DISPLAY is not set" in " ".join(r.stderr.split())

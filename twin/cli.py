@@ -101,6 +101,8 @@ def run(
     trace: Annotated[bool, typer.Option(help="write the per-part trace and parts table (first replication)")] = True,
     trace_format: Annotated[str, typer.Option(help="csv or parquet")] = "csv",
     workers: Annotated[int | None, typer.Option(help="processes for replications (default: cores)")] = None,
+    gui: Annotated[bool, typer.Option(help="show the 3D world in PyBullet's window, stepping at the "
+                                           "control step (needs a display)")] = False,
 ) -> None:
     """Run a scene headless and report KPIs."""
     from .orchestrator import Twin
@@ -132,9 +134,18 @@ def run(
 
     started = time.perf_counter()
     failure: Exception | None = None
-    tw = Twin(model, seed=seed_v, trace=trace and output is not None, warmup_s=warm)
     try:
-        tw.run(until=until_s)
+        tw = Twin(model, seed=seed_v, trace=trace and output is not None, warmup_s=warm, gui=gui)
+    except TwinError as exc:
+        _fail(exc)
+    try:
+        if gui:
+            with tw:  # stepped, so that the window shows every control step
+                while tw.time_s < until_s - 1e-9:
+                    tw.step()
+            tw.check_deadlock()
+        else:
+            tw.run(until=until_s)
     except SimulationError as exc:
         failure = exc
     kpis = tw.kpis()

@@ -35,10 +35,15 @@ class Twin:
         trace: keep the per-part trace (``trace()``); off saves memory and time.
         warmup_s: KPIs exclude [0, warmup_s); defaults to the scene's ``sim.warmup_s``.
         control_step_s: length of one ``step()``; defaults to the scene's ``sim.control_step_s``.
+        physics: also build the scene's 3D world (PyBullet, ``sim.physics_hz``); each ``step()``
+            then places the conveyor parts' bodies and advances physics by the same time. ``run()``
+            jumps from event to event and does not step physics. Close the twin (or use ``with``).
+        gui: show the 3D world in PyBullet's window (needs a display; implies ``physics``).
     """
 
     def __init__(self, scene: Scene, seed: int | None = None, *, trace: bool = True,
-                 warmup_s: float | None = None, control_step_s: float | None = None) -> None:
+                 warmup_s: float | None = None, control_step_s: float | None = None,
+                 physics: bool = False, gui: bool = False) -> None:
         if not isinstance(scene, Scene):
             raise UsageError(f"Twin needs a Scene from twin.load_scene(), got {type(scene).__name__}")
         self.scene = scene
@@ -50,6 +55,16 @@ class Twin:
         if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
             raise UsageError(f"warmup_s must be >= 0, got {self.warmup_s}")
         self.engine = Engine(scene, self.seed, trace=trace)
+        self.world = None
+        self.scene_world = None
+        if physics or gui:
+            # imported here so that core-only use never loads PyBullet
+            from .physics import World
+            from .physics.scene_world import SceneWorld
+
+            self.world = World(physics_hz=scene.sim.physics_hz, gui=gui)
+            self.scene_world = SceneWorld(scene, self.world, self.engine)
+            self.scene_world.sync()
         # Accumulators at the end of the warm-up, subtracted from every KPI. Without a warm-up the
         # baseline is all zeros, so that what happens at t = 0 (the first releases) is counted.
         self._baseline: dict[str, np.ndarray] | None = None
@@ -84,8 +99,24 @@ class Twin:
                 self._steps = int(target / self.control_step_s)
         else:
             target = self.time_s + dt
+        before = self.time_s
         self._advance(target)
+        if self.world is not None:
+            # phase order: core kernels -> physics substeps (bridge and sensors join here later)
+            self.scene_world.sync()
+            self.world.step(max(1, round((self.time_s - before) * self.world.physics_hz)))
         return self.time_s
+
+    def close(self) -> None:
+        """Release the 3D world, if any (idempotent)."""
+        if self.world is not None:
+            self.world.close()
+
+    def __enter__(self) -> Twin:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def run(self, until: float | str, *, check_deadlock: bool = True) -> None:
         """Run to absolute time ``until`` (seconds or a duration such as ``"8h"``).

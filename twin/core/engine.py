@@ -103,13 +103,21 @@ class Engine:
 
     def conveyor_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(node id, position m, part uid) of every part on a conveyor, now."""
-        total = int(sum(self.state.node_count[i] for i in range(self.params.n_nodes)
-                        if self.params.node_kind[i] == L.KIND_CONVEYOR))
+        node, pos, part = self._conveyor_slots()
+        return node, pos, self.state.part_uid[part]
+
+    def conveyor_parts_typed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Like :meth:`conveyor_parts`, plus each part's type id."""
+        node, pos, part = self._conveyor_slots()
+        return node, pos, self.state.part_uid[part], self.state.part_type[part]
+
+    def _conveyor_slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        total = int(self.state.node_count[self.params.node_kind == L.KIND_CONVEYOR].sum())
         node = np.zeros(total, np.int32)
         pos = np.zeros(total)
         part = np.zeros(total, np.int32)
         k = conveyor_positions(self._p, self._s, self.t, node, pos, part)
-        return node[:k], pos[:k], self.state.part_uid[part[:k]]
+        return node[:k], pos[:k], part[:k]
 
     def scan_photo_eyes(self) -> int:
         """Update ``eye_blocked``/``eye_edges`` (indexed like ``names.photo_eyes``) to now; return changes.

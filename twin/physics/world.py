@@ -113,6 +113,11 @@ class World:
         self._bodies[name] = body
         return body
 
+    def remove(self, name: str) -> None:
+        """Remove body ``name`` from the world."""
+        self.client.removeBody(self.body(name))
+        del self._bodies[name]
+
     def body(self, name: str) -> int:
         """The PyBullet body id of ``name``."""
         try:

@@ -18,6 +18,7 @@ from .durations import parse_clock_s, parse_duration_s
 __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
+    "BoxGeometry", "ConveyorGeometry",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
@@ -102,12 +103,42 @@ class Distribution(_Model):
 DistLike = Annotated[Distribution, Field(description="a distribution, or a number for a constant")]
 
 
+Coord = Annotated[float, Field(allow_inf_nan=False, ge=-1e5, le=1e5)]
+Size = Annotated[float, Field(gt=0, le=1e3, allow_inf_nan=False)]
+
+
+class BoxGeometry(_Model):
+    """Where an element stands in the 3D world: a box centred at ``xyz_m`` (metres), turned by
+    ``yaw_deg`` about the vertical axis. Optional: elements without it exist only in the line model."""
+
+    xyz_m: tuple[Coord, Coord, Coord]
+    size_m: tuple[Size, Size, Size]
+    yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+
+
+class ConveyorGeometry(_Model):
+    """A conveyor's belt in the 3D world: parts travel on the belt surface from ``start_xyz_m`` to
+    ``end_xyz_m`` (metres; the distance between them must equal the conveyor's ``length_m``)."""
+
+    start_xyz_m: tuple[Coord, Coord, Coord]
+    end_xyz_m: tuple[Coord, Coord, Coord]
+    width_m: Size = 0.4
+
+
 class PartType(_Model):
     """A kind of part that flows through the line."""
 
     name: Name
     length_m: PositiveFloat = Field(0.2, description="length along the conveyor (blocks photo-eyes)")
+    size_m: tuple[Size, Size, Size] | None = Field(
+        None, description="body in the 3D world (length, width, height); default length_m x 0.8 x 0.25 of it")
+    mass_kg: Annotated[float, Field(gt=0, le=1e4, allow_inf_nan=False)] = 0.5
+    friction: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.6
     description: str = ""
+
+    def body_size_m(self) -> tuple[float, float, float]:
+        """(length, width, height) of the part's body."""
+        return self.size_m or (self.length_m, 0.8 * self.length_m, 0.25 * self.length_m)
 
 
 class ScheduledRelease(_Model):
@@ -137,6 +168,7 @@ class Source(_Model):
     max_parts: Annotated[int, Field(ge=1, lt=2**63)] | None = Field(None, description="stop after this many parts have arrived (with on_blocked: drop, lost arrivals count)")
     start_s: NonNegFloat = Field(0.0, description="first arrival is not before this time")
     calendar: Name | None = None
+    geometry: BoxGeometry | None = None
 
     @model_validator(mode="after")
     def _one_mode(self) -> Source:
@@ -159,6 +191,7 @@ class Buffer(_Model):
     name: Name
     to: Name
     capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
+    geometry: BoxGeometry | None = None
 
 
 class PhotoEye(_Model):
@@ -182,9 +215,16 @@ class Conveyor(_Model):
     speed_mps: PositiveFloat
     spacing_m: PositiveFloat
     photo_eyes: list[PhotoEye] = Field(default_factory=list, max_length=1000)
+    geometry: ConveyorGeometry | None = None
 
     @model_validator(mode="after")
     def _check_geometry(self) -> Conveyor:
+        if self.geometry is not None:
+            g = self.geometry
+            span = math.dist(g.start_xyz_m, g.end_xyz_m)
+            if abs(span - self.length_m) > 1e-3:
+                raise ValueError(f"geometry: the belt from start_xyz_m to end_xyz_m is {span:.4f} m long, "
+                                 f"but length_m is {self.length_m}; they must agree within 1 mm")
         if self.spacing_m > self.length_m:
             raise ValueError(f"spacing_m ({self.spacing_m}) must be <= length_m ({self.length_m})")
         if self.length_m / self.spacing_m > MAX_CAPACITY:
@@ -250,6 +290,7 @@ class Station(_Model):
     defect_prob: Probability = Field(0.0, description="part gets a latent defect (found by inspection)")
     inspection: Inspection | None = None
     calendar: Name | None = None
+    geometry: BoxGeometry | None = None
 
 
 class Diverter(_Model):
@@ -311,6 +352,7 @@ class Sink(_Model):
 
     name: Name
     reject: bool = False
+    geometry: BoxGeometry | None = None
 
 
 class TimeWindow(_Model):
@@ -344,6 +386,8 @@ class SimSettings(_Model):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     warmup_s: NonNegFloat = 0.0
     control_step_s: PositiveFloat = Field(0.01, description="Twin.step() length (the PLC-scan analogue)")
+    physics_hz: Annotated[float, Field(ge=30, le=10_000, allow_inf_nan=False)] = Field(
+        240.0, description="physics rate of the 3D world (Twin(physics=True)); about 240 Hz keeps contacts stable")
     until: str | NonNegFloat | None = Field(None, description="default run length, e.g. '8h'")
 
     @field_validator("until")

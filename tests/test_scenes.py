@@ -69,3 +69,19 @@ def test_nan_and_negative_commands_raise(scene):
     with pytest.raises(twin.UsageError):
         tw.step(-1.0)
     assert tw.time_s == 0.0
+
+
+def test_layout_builds_a_world(scene):
+    """Every element with geometry becomes a body, and parts appear on belts while stepping."""
+    with_geometry = [el.name for section in ("sources", "buffers", "conveyors", "stations", "sinks")
+                     for el in getattr(scene, section) if el.geometry is not None]
+    if not with_geometry:
+        pytest.skip("scene has no 3D layout")
+    with twin.Twin(scene, seed=1, trace=False, warmup_s=0, physics=True, control_step_s=1.0) as tw:
+        assert set(with_geometry) <= set(tw.world.names())
+        for _ in range(300):
+            tw.step()
+        parts = [n for n in tw.world.names() if n.startswith("part/")]
+        assert parts
+        for name in parts:
+            assert tw.world.state(name).xyz_m[2] > 0.0  # on a belt, above the floor

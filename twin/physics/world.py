@@ -113,6 +113,20 @@ class World:
         self._bodies[name] = body
         return body
 
+    def add_urdf(self, name: str, urdf: str, xyz_m: Vec3 = (0.0, 0.0, 0.0),
+                 quat_xyzw: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0),
+                 fixed_base: bool = True) -> int:
+        """Load a URDF (a path, or one inside ``pybullet_data``) as body ``name``.
+
+        Inertia comes from the file (``URDF_USE_INERTIA_FROM_FILE``) rather than being recomputed.
+        """
+        self._check_new(name)
+        c = self.client
+        body = c.loadURDF(urdf, basePosition=list(xyz_m), baseOrientation=list(quat_xyzw),
+                          useFixedBase=bool(fixed_base), flags=c.URDF_USE_INERTIA_FROM_FILE)
+        self._bodies[name] = body
+        return body
+
     def remove(self, name: str) -> None:
         """Remove body ``name`` from the world."""
         self.client.removeBody(self.body(name))

@@ -1,0 +1,216 @@
+"""Robot arms in a World: URDF loading, joint limits, forward and inverse kinematics, motions.
+
+A ``Robot`` loads a URDF (from ``pybullet_data``, e.g. ``kuka_iiwa/model.urdf`` or
+``franka_panda/panda.urdf``, or a user path) into a World at a base pose, reads every movable
+joint's position and velocity limits from the URDF, and plans joint motions within them
+(``twin.physics.trajectory``). URDF has no acceleration limits, so they come from the maker's data
+for the bundled arms, or from the caller.
+
+Inverse kinematics uses PyBullet's damped least squares and then checks the result by forward
+kinematics: a solution that misses the target by more than the tolerance is not a solution. It
+restarts from deterministic random seeds, so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SceneError, SimulationError
+from ._bullet import DATA_PATH, euler_to_quat
+from .trajectory import JointMotion, plan_motion
+from .world import World
+
+__all__ = ["Robot", "JointLimits", "IKResult", "KNOWN_ACCELERATION_LIMITS"]
+
+#: Joint acceleration limits (rad/s²) of bundled arms, from the makers' data sheets.
+KNOWN_ACCELERATION_LIMITS = {
+    "franka_panda/panda.urdf": (15.0, 7.5, 10.0, 12.5, 15.0, 20.0, 20.0),
+    "kuka_iiwa/model.urdf": (10.0,) * 7,
+}
+_MOVABLE = (0, 1)  # revolute, prismatic joint types in PyBullet's getJointInfo
+
+
+@dataclass(frozen=True)
+class JointLimits:
+    """Per movable joint: names and limits (rad or m, per s, per s²)."""
+
+    names: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    velocity: np.ndarray
+    acceleration: np.ndarray
+
+
+@dataclass(frozen=True)
+class IKResult:
+    """Joint positions reaching a target, and how far the end effector is from it (m, rad)."""
+
+    q: np.ndarray
+    position_error_m: float
+    orientation_error_rad: float
+
+
+class Robot:
+    """An arm in a World.
+
+    Args:
+        world: the World it lives in (the robot does not own it).
+        name: scene name of the robot (body name in the World).
+        urdf: a path, or a path inside ``pybullet_data``.
+        base_xyz_m, base_yaw_rad: base pose on the floor.
+        ee_link: end-effector link name; default the last link.
+        acceleration_limits: per movable joint (rad/s²); default from KNOWN_ACCELERATION_LIMITS.
+    """
+
+    def __init__(self, world: World, name: str, urdf: str, base_xyz_m=(0.0, 0.0, 0.0),
+                 base_yaw_rad: float = 0.0, ee_link: str | None = None,
+                 acceleration_limits=None) -> None:
+        self.world = world
+        self.name = name
+        self.urdf = urdf
+        path = urdf if os.path.isabs(urdf) else None
+        candidates = [urdf] if path else [urdf, os.path.join(DATA_PATH, urdf)]
+        if not any(os.path.isfile(c) for c in candidates):
+            raise SceneError(f"robot {name!r}: URDF {urdf!r} not found (searched: {', '.join(candidates)})")
+        c = world.client
+        self.body = world.add_urdf(name, urdf, tuple(base_xyz_m), euler_to_quat(0.0, 0.0, base_yaw_rad))
+        self._joints: list[int] = []
+        names, lower, upper, velocity, effort = [], [], [], [], []
+        link_index = {}
+        for j in range(c.getNumJoints(self.body)):
+            info = c.getJointInfo(self.body, j)
+            link_index[info[12].decode()] = j
+            if info[2] in _MOVABLE and info[1].decode() and info[9] > info[8]:
+                self._joints.append(j)
+                names.append(info[1].decode())
+                lower.append(info[8])
+                upper.append(info[9])
+                velocity.append(info[11] if info[11] > 0 else 1.0)
+                effort.append(info[10] if info[10] > 0 else 100.0)
+        if ee_link is None:
+            self.ee = c.getNumJoints(self.body) - 1
+        elif ee_link in link_index:
+            self.ee = link_index[ee_link]
+        else:
+            raise SceneError(f"robot {name!r}: no link named {ee_link!r}. Valid: {sorted(link_index)}")
+        acc = acceleration_limits or KNOWN_ACCELERATION_LIMITS.get(urdf)
+        acc = np.full(len(names), 5.0) if acc is None else np.resize(np.asarray(acc, float), len(names))
+        self.limits = JointLimits(tuple(names), np.array(lower), np.array(upper), np.array(velocity), acc)
+        self._effort = np.array(effort)
+        # IK restarts draw from a stream seeded by the robot's name: reproducible in every process
+        self._rng = np.random.default_rng(zlib.crc32(name.encode()))
+
+    @property
+    def dof(self) -> int:
+        return len(self._joints)
+
+    # -- state and kinematics ----------------------------------------------------------------
+
+    def set_joints(self, q) -> None:
+        """Place the arm at joint positions ``q`` (kinematically)."""
+        c = self.world.client
+        for j, v in zip(self._joints, np.asarray(q, float), strict=True):
+            c.resetJointState(self.body, j, float(v))
+
+    def joints(self) -> np.ndarray:
+        """Current joint positions."""
+        c = self.world.client
+        return np.array([c.getJointState(self.body, j)[0] for j in self._joints])
+
+    def fk(self, q=None) -> tuple[np.ndarray, np.ndarray]:
+        """End-effector position (m) and quaternion (xyzw) at ``q`` (default: now)."""
+        if q is not None:
+            saved = self.joints()
+            self.set_joints(q)
+        state = self.world.client.getLinkState(self.body, self.ee, computeForwardKinematics=True)
+        xyz, quat = np.array(state[4]), np.array(state[5])
+        if q is not None:
+            self.set_joints(saved)
+        return xyz, quat
+
+    def ik(self, xyz_m, quat_xyzw=None, tolerance_m: float = 1e-3, tolerance_rad: float = 1e-2,
+           restarts: int = 20) -> IKResult:
+        """Joint positions that put the end effector at ``xyz_m`` (and ``quat_xyzw`` if given).
+
+        Raises:
+            SimulationError: naming the robot and the target when no solution within the
+                tolerances exists (the target is out of reach).
+        """
+        c = self.world.client
+        target = np.asarray(xyz_m, float)
+        lower, upper = self.limits.lower, self.limits.upper
+        saved = self.joints()
+        best: IKResult | None = None
+        seed = saved.copy()
+        try:
+            for attempt in range(restarts + 1):
+                self.set_joints(seed)
+                q = seed
+                for _ in range(20):  # refine: IK from the pose the previous solution reached
+                    kwargs = dict(lowerLimits=list(lower), upperLimits=list(upper),
+                                  jointRanges=list(upper - lower), restPoses=list(q),
+                                  maxNumIterations=200, residualThreshold=1e-6)
+                    if quat_xyzw is not None:
+                        kwargs["targetOrientation"] = list(quat_xyzw)
+                    sol = c.calculateInverseKinematics(self.body, self.ee, list(target), **kwargs)
+                    q = np.clip(np.array(sol[: self.dof]), lower, upper)
+                    self.set_joints(q)
+                    result = self._error(q, target, quat_xyzw)
+                    if best is None or (result.position_error_m, result.orientation_error_rad) < (
+                            best.position_error_m, best.orientation_error_rad):
+                        best = result
+                    if result.position_error_m <= tolerance_m * 0.1 and (
+                            quat_xyzw is None or result.orientation_error_rad <= tolerance_rad * 0.1):
+                        break
+                if best.position_error_m <= tolerance_m and (
+                        quat_xyzw is None or best.orientation_error_rad <= tolerance_rad):
+                    return best
+                seed = lower + self._rng.random(self.dof) * (upper - lower)
+        finally:
+            self.set_joints(saved)
+        raise SimulationError(
+            f"robot {self.name!r}: target {tuple(round(float(v), 4) for v in target)} is out of reach "
+            f"(best solution misses it by {1000 * best.position_error_m:.1f} mm, "
+            f"{math.degrees(best.orientation_error_rad):.1f} deg)")
+
+    def _error(self, q, target, quat_xyzw) -> IKResult:
+        xyz, quat = self.fk()
+        pos_err = float(np.linalg.norm(xyz - target))
+        ang_err = 0.0
+        if quat_xyzw is not None:
+            dot = abs(float(np.dot(quat, np.asarray(quat_xyzw, float) / np.linalg.norm(quat_xyzw))))
+            ang_err = 2.0 * math.acos(min(1.0, dot))
+        return IKResult(np.array(q), pos_err, ang_err)
+
+    # -- motion ------------------------------------------------------------------------------
+
+    def plan(self, q_goal, profile: str = "quintic", q_start=None) -> JointMotion:
+        """A joint motion from ``q_start`` (default: now) to ``q_goal`` within the arm's limits."""
+        q_goal = np.asarray(q_goal, float)
+        if np.any(q_goal < self.limits.lower - 1e-9) or np.any(q_goal > self.limits.upper + 1e-9):
+            raise SimulationError(f"robot {self.name!r}: goal {np.round(q_goal, 4).tolist()} is outside "
+                                  "the joint limits")
+        start = self.joints() if q_start is None else np.asarray(q_start, float)
+        return plan_motion(start, q_goal, self.limits.velocity, self.limits.acceleration, profile)
+
+    def follow(self, motion: JointMotion) -> int:
+        """Play ``motion`` in the world, one commanded sample per physics step.
+
+        Each step the joints are placed at the commanded positions and their position controllers
+        hold them there (at the URDF effort limits) while physics advances, so gravity does not
+        make the arm sag between samples. Returns the number of physics steps taken.
+        """
+        c = self.world.client
+        t, q, qd, _ = motion.sample(self.world.dt_s)
+        for row, vel in zip(q[1:], qd[1:], strict=True):
+            self.set_joints(row)
+            c.setJointMotorControlArray(self.body, self._joints, c.POSITION_CONTROL,
+                                        targetPositions=list(row), targetVelocities=list(vel),
+                                        forces=list(self._effort))
+            self.world.step()
+        return len(t) - 1

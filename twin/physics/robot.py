@@ -148,10 +148,10 @@ class Robot:
         best: IKResult | None = None
         seed = saved.copy()
         try:
-            for attempt in range(restarts + 1):
+            for _ in range(restarts + 1):
                 self.set_joints(seed)
                 q = seed
-                for _ in range(20):  # refine: IK from the pose the previous solution reached
+                for _refine in range(20):  # IK again from the pose the previous solution reached
                     kwargs = dict(lowerLimits=list(lower), upperLimits=list(upper),
                                   jointRanges=list(upper - lower), restPoses=list(q),
                                   maxNumIterations=200, residualThreshold=1e-6)

@@ -198,6 +198,81 @@ class Robot:
         start = self.joints() if q_start is None else np.asarray(q_start, float)
         return plan_motion(start, q_goal, self.limits.velocity, self.limits.acceleration, profile)
 
+    def min_distance(self, motion: JointMotion, obstacles: list[str], dt_s: float = 0.01,
+                     horizon_m: float = 0.2) -> tuple[float, float]:
+        """Smallest distance (m) between the arm and ``obstacles`` along ``motion``, and when.
+
+        The arm is placed at each sample (every ``dt_s``) and PyBullet's closest-point queries are
+        asked for every obstacle (the fixed base link is not checked: it stands on the floor);
+        distances beyond ``horizon_m`` count as ``horizon_m``. Negative means penetration. The arm
+        is put back where it was.
+        """
+        c = self.world.client
+        bodies = [self.world.body(o) for o in obstacles]
+        saved = self.joints()
+        best, when = horizon_m, 0.0
+        try:
+            t, q, _, _ = motion.sample(dt_s)
+            for ti, row in zip(t, q, strict=True):
+                self.set_joints(row)
+                for b in bodies:
+                    for point in c.getClosestPoints(self.body, b, horizon_m):
+                        if point[3] == -1:
+                            continue  # the fixed base stands on the floor by design
+                        if point[8] < best:
+                            best, when = point[8], float(ti)
+        finally:
+            self.set_joints(saved)
+        return best, when
+
+    def plan_clear(self, q_goal, obstacles: list[str], clearance_m: float = 0.02, profile: str = "quintic",
+                   q_start=None) -> list[JointMotion]:
+        """Motions from ``q_start`` (default: now) to ``q_goal`` keeping ``clearance_m`` from obstacles.
+
+        The direct joint motion is used when it is clear. Otherwise the path goes up, over and
+        down: the end effector rises straight above its start to a safe height, crosses above the
+        goal and descends, with safe heights 0.15, 0.3, 0.45 and 0.6 m above the higher end tried in
+        turn until every leg is clear.
+
+        Raises:
+            SimulationError: naming the robot and the closest approach when no candidate is clear.
+        """
+        start = self.joints() if q_start is None else np.asarray(q_start, float)
+        goal = np.asarray(q_goal, float)
+        for label, q in (("start", start), ("goal", goal)):
+            here = self.min_distance(plan_motion(q, q, self.limits.velocity, self.limits.acceleration), obstacles)[0]
+            if here < clearance_m:
+                raise SimulationError(f"robot {self.name!r}: the {label} pose is only {1000 * here:.0f} mm from "
+                                      f"an obstacle (clearance {1000 * clearance_m:.0f} mm)")
+        direct = self.plan(goal, profile, q_start=start)
+        closest, when = self.min_distance(direct, obstacles)
+        if closest >= clearance_m:
+            return [direct]
+        p0, quat = self.fk(start)
+        p1, _ = self.fk(goal)
+        top = max(p0[2], p1[2])
+        best = closest
+        # "up, over, down": lift straight up to a safe height, cross, descend onto the goal
+        for lift in (0.15, 0.3, 0.45, 0.6):
+            via = [np.array([p0[0], p0[1], top + lift]), np.array([p1[0], p1[1], top + lift])]
+            try:
+                qs = [self.ik(v, quat, tolerance_m=5e-3, tolerance_rad=0.05, restarts=3).q for v in via]
+            except SimulationError:
+                continue
+            points = [start, *qs, goal]
+            legs = [self.plan(b, profile, q_start=a) for a, b in zip(points[:-1], points[1:], strict=True)]
+            leg_min = min(self.min_distance(leg, obstacles)[0] for leg in legs)
+            best = max(best, leg_min)
+            if leg_min >= clearance_m:
+                return legs
+        raise SimulationError(f"robot {self.name!r}: no clear path to the goal: the direct motion comes "
+                              f"within {1000 * closest:.0f} mm of an obstacle at t={when:.2f} s, and the best "
+                              f"detour within {1000 * best:.0f} mm (clearance {1000 * clearance_m:.0f} mm)")
+
+    def follow_all(self, motions: list[JointMotion]) -> int:
+        """Play several motions one after another; return the physics steps taken."""
+        return sum(self.follow(m) for m in motions)
+
     def follow(self, motion: JointMotion) -> int:
         """Play ``motion`` in the world, one commanded sample per physics step.
 

@@ -1,0 +1,175 @@
+"""Automated storage and retrieval: a rack grid served by a stacker crane.
+
+The crane's two axes (travel along the aisle, x; lift, z) move at the same time, each with its own
+trapezoidal velocity profile (acceleration, cruise, deceleration), so a move takes as long as the
+slower axis (the Chebyshev travel time of the AS/RS literature):
+
+    t_axis(d) = d / v + v / a        if d >= v² / a   (the cruise speed is reached)
+              = 2 sqrt(d / a)        otherwise
+    t_move = max(t_x(|dx|), t_z(|dz|))
+
+A single-command cycle is: move from the input/output point to the slot, handle the load, move
+back, handle it again. Slots are chosen by a storage policy (``closest_open``: the open slot with
+the shortest travel time, ties to the lowest bay and level; ``random``: uniformly among open slots
+from a seeded stream).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SimulationError, UsageError
+from .trajectory import JointMotion, plan_motion
+from .world import World
+
+__all__ = ["AxisLimits", "axis_time", "travel_time", "Rack", "StackerCrane", "ASRS"]
+
+
+@dataclass(frozen=True)
+class AxisLimits:
+    """Speed (m/s) and acceleration (m/s²) of one crane axis."""
+
+    v_max: float
+    a_max: float
+
+    def __post_init__(self) -> None:
+        if not (self.v_max > 0 and self.a_max > 0 and math.isfinite(self.v_max) and math.isfinite(self.a_max)):
+            raise UsageError(f"axis limits must be finite and > 0, got v_max={self.v_max}, a_max={self.a_max}")
+
+
+def axis_time(distance_m: float, axis: AxisLimits) -> float:
+    """Time for one axis to move ``distance_m`` from rest to rest (trapezoidal profile)."""
+    d = abs(distance_m)
+    if d == 0.0:
+        return 0.0
+    if d >= axis.v_max ** 2 / axis.a_max:
+        return d / axis.v_max + axis.v_max / axis.a_max
+    return 2.0 * math.sqrt(d / axis.a_max)
+
+
+def travel_time(dx_m: float, dz_m: float, x: AxisLimits, z: AxisLimits) -> float:
+    """Both axes move together: the move takes as long as the slower one."""
+    return max(axis_time(dx_m, x), axis_time(dz_m, z))
+
+
+class Rack:
+    """``bays`` x ``levels`` slots; slot (b, l) is centred at x = x0 + (b + 0.5) bay_width,
+    z = z0 + (l + 0.5) level_height, where (x0, z0) is the input/output point."""
+
+    def __init__(self, bays: int, levels: int, bay_width_m: float, level_height_m: float,
+                 io_xz_m: tuple[float, float] = (0.0, 0.0)) -> None:
+        if bays < 1 or levels < 1:
+            raise UsageError(f"a rack needs at least one bay and one level, got {bays} x {levels}")
+        if not (bay_width_m > 0 and level_height_m > 0):
+            raise UsageError("bay_width_m and level_height_m must be > 0")
+        self.bays, self.levels = int(bays), int(levels)
+        self.bay_width_m, self.level_height_m = float(bay_width_m), float(level_height_m)
+        self.io_xz_m = (float(io_xz_m[0]), float(io_xz_m[1]))
+        self.content: list[list[str | None]] = [[None] * self.levels for _ in range(self.bays)]
+
+    def check_slot(self, slot: tuple[int, int]) -> tuple[int, int]:
+        b, lv = slot
+        if not (0 <= b < self.bays and 0 <= lv < self.levels):
+            raise SimulationError(f"rack has no slot {tuple(slot)}: bays are 0..{self.bays - 1}, "
+                                  f"levels 0..{self.levels - 1}")
+        return int(b), int(lv)
+
+    def slot_xz(self, slot: tuple[int, int]) -> tuple[float, float]:
+        b, lv = self.check_slot(slot)
+        return (self.io_xz_m[0] + (b + 0.5) * self.bay_width_m, self.io_xz_m[1] + (lv + 0.5) * self.level_height_m)
+
+    def open_slots(self) -> list[tuple[int, int]]:
+        return [(b, lv) for b in range(self.bays) for lv in range(self.levels) if self.content[b][lv] is None]
+
+
+class StackerCrane:
+    """The crane's carriage as a kinematic body in a World, moving both axes at once."""
+
+    def __init__(self, world: World, name: str, x: AxisLimits, z: AxisLimits, aisle_y_m: float,
+                 start_xz_m: tuple[float, float]) -> None:
+        self.world, self.name, self.x, self.z = world, name, x, z
+        self.aisle_y_m = float(aisle_y_m)
+        self.xz = np.array(start_xz_m, float)
+        world.add_box(name, (0.3, 0.3, 0.1), (self.xz[0], self.aisle_y_m, self.xz[1]),
+                      rgba=(0.9, 0.7, 0.1, 1.0))
+
+    def plan(self, target_xz: tuple[float, float]) -> tuple[JointMotion, JointMotion]:
+        """Independent per-axis motions (each as fast as its own limits allow)."""
+        tx, tz = float(target_xz[0]), float(target_xz[1])
+        mx = plan_motion([self.xz[0]], [tx], [self.x.v_max], [self.x.a_max], "trapezoidal")
+        mz = plan_motion([self.xz[1]], [tz], [self.z.v_max], [self.z.a_max], "trapezoidal")
+        return mx, mz
+
+    def move_to(self, target_xz: tuple[float, float]) -> float:
+        """Drive the carriage to ``target_xz`` in physics; return the physics time it took."""
+        mx, mz = self.plan(target_xz)
+        duration = max(mx.duration_s, mz.duration_s)
+        steps = max(0, math.ceil(duration * self.world.physics_hz - 1e-9))
+        for k in range(1, steps + 1):
+            t = min(k * self.world.dt_s, duration)
+            x = mx.at(t)[0][0]
+            z = mz.at(t)[0][0]
+            self.world.set_pose(self.name, (x, self.aisle_y_m, z))
+            self.world.step()
+        self.xz = np.array(target_xz, float)
+        return steps * self.world.dt_s
+
+
+class ASRS:
+    """A rack, its crane and a storage policy; stores and retrieves loads by name."""
+
+    def __init__(self, world: World, name: str, rack: Rack, x: AxisLimits, z: AxisLimits,
+                 handling_s: float = 2.0, policy: str = "closest_open", seed: int = 0,
+                 aisle_y_m: float = 0.0) -> None:
+        if policy not in ("closest_open", "random"):
+            raise UsageError(f"storage policy must be 'closest_open' or 'random', got {policy!r}")
+        self.rack, self.x, self.z = rack, x, z
+        self.handling_s = float(handling_s)
+        self.policy = policy
+        self._rng = np.random.default_rng(seed)
+        self.crane = StackerCrane(world, f"{name}/crane", x, z, aisle_y_m, rack.io_xz_m)
+        self.where: dict[str, tuple[int, int]] = {}
+
+    def expected_cycle_s(self, slot: tuple[int, int]) -> float:
+        """Analytical single-command cycle time to ``slot`` and back, with handling at both ends."""
+        sx, sz = self.rack.slot_xz(slot)
+        dx, dz = sx - self.rack.io_xz_m[0], sz - self.rack.io_xz_m[1]
+        return 2 * travel_time(dx, dz, self.x, self.z) + 2 * self.handling_s
+
+    def choose_slot(self) -> tuple[int, int]:
+        open_slots = self.rack.open_slots()
+        if not open_slots:
+            raise SimulationError(f"rack is full ({self.rack.bays * self.rack.levels} slots)")
+        if self.policy == "random":
+            return open_slots[int(self._rng.integers(len(open_slots)))]
+        return min(open_slots, key=lambda s: (self.expected_cycle_s(s), s))
+
+    def store(self, load: str, slot: tuple[int, int] | None = None) -> tuple[tuple[int, int], float]:
+        """Store ``load`` (in ``slot``, or one chosen by the policy); return (slot, cycle time s)."""
+        slot = self.rack.check_slot(slot) if slot is not None else self.choose_slot()
+        b, lv = slot
+        if self.rack.content[b][lv] is not None:
+            raise SimulationError(f"rack slot {slot} already holds {self.rack.content[b][lv]!r}")
+        cycle = self._cycle(slot)
+        self.rack.content[b][lv] = load
+        self.where[load] = slot
+        return slot, cycle
+
+    def retrieve(self, load: str) -> tuple[tuple[int, int], float]:
+        """Bring ``load`` out to the input/output point; return (slot, cycle time s)."""
+        if load not in self.where:
+            raise SimulationError(f"no load {load!r} in the rack")
+        slot = self.where.pop(load)
+        cycle = self._cycle(slot)
+        self.rack.content[slot[0]][slot[1]] = None
+        return slot, cycle
+
+    def _cycle(self, slot: tuple[int, int]) -> float:
+        t = self.handling_s
+        t += self.crane.move_to(self.rack.slot_xz(slot))
+        t += self.handling_s
+        t += self.crane.move_to(self.rack.io_xz_m)
+        return t

@@ -1,0 +1,297 @@
+"""An AGV fleet on a path graph: shortest paths, reservations that exclude collisions and
+deadlocks, FIFO transport orders served by the nearest idle vehicle.
+
+Rules (each closes one failure mode):
+
+- **No collision**: a vehicle on its way from node ``u`` to ``v`` holds both nodes, and a node is
+  held by at most one vehicle; in a planar graph whose edges meet only at nodes, two vehicles can
+  then never share a node or an edge.
+- **No deadlock**: a vehicle starts a trip only when it can reserve *every* node of the trip at
+  once, and releases each node as it leaves it, so moving vehicles never wait. Vehicles only ever
+  wait at *spur* nodes (dead ends: stations and parking places), which no other trip passes
+  through. A vehicle dispatched to an order reserves the order's two stations until it leaves
+  them, and returns to its own parking place after delivering: so a waiting vehicle waits only for
+  moving vehicles, which always finish, and never for another waiting vehicle.
+- **Motion**: a vehicle stops at every node and crosses each edge with a trapezoidal profile
+  (``twin.physics.asrs.axis_time``): a conservative, easily verified model.
+
+The fleet is its own small discrete-event simulation (``heapq``, deterministic tie-breaking), so
+it can run an hour of traffic in well under a second and be sampled at any time for positions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from dataclasses import dataclass, field
+
+from ..errors import SceneError, SimulationError
+from .asrs import AxisLimits, axis_time
+
+__all__ = ["PathGraph", "Fleet", "Order"]
+
+
+class PathGraph:
+    """Nodes with (x, y) positions (m) and undirected edges; lengths are the straight distances."""
+
+    def __init__(self, nodes: dict[str, tuple[float, float]], edges: list[tuple[str, str]]) -> None:
+        self.xy = {n: (float(p[0]), float(p[1])) for n, p in nodes.items()}
+        self.adj: dict[str, dict[str, float]] = {n: {} for n in self.xy}
+        for a, b in edges:
+            for n in (a, b):
+                if n not in self.xy:
+                    raise SceneError(f"AGV path graph: edge ({a!r}, {b!r}) names unknown node {n!r}")
+            length = math.dist(self.xy[a], self.xy[b])
+            self.adj[a][b] = length
+            self.adj[b][a] = length
+        start = next(iter(self.xy))
+        seen = {start}
+        stack = [start]
+        while stack:
+            for m in self.adj[stack.pop()]:
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        if len(seen) != len(self.xy):
+            lost = sorted(set(self.xy) - seen)
+            raise SceneError(f"AGV path graph is disconnected: {lost[:10]} cannot be reached from {start!r}")
+
+    def is_spur(self, node: str) -> bool:
+        return len(self.adj[node]) == 1
+
+    def shortest_path(self, a: str, b: str) -> list[str]:
+        """Node list from ``a`` to ``b`` (Dijkstra; ties broken by node name, so deterministic)."""
+        dist = {a: 0.0}
+        prev: dict[str, str] = {}
+        heap = [(0.0, a)]
+        done: set[str] = set()
+        while heap:
+            d, n = heapq.heappop(heap)
+            if n in done:
+                continue
+            done.add(n)
+            if n == b:
+                break
+            for m, w in sorted(self.adj[n].items()):
+                nd = d + w
+                if nd < dist.get(m, math.inf) - 1e-12:
+                    dist[m] = nd
+                    prev[m] = n
+                    heapq.heappush(heap, (nd, m))
+        path = [b]
+        while path[-1] != a:
+            path.append(prev[path[-1]])
+        return path[::-1]
+
+    def path_length(self, path: list[str]) -> float:
+        return sum(self.adj[u][v] for u, v in zip(path[:-1], path[1:], strict=True))
+
+
+@dataclass
+class Order:
+    """Carry a load from station ``pickup`` to station ``delivery``."""
+
+    id: int
+    pickup: str
+    delivery: str
+    created_s: float
+    vehicle: str | None = None
+    picked_s: float | None = None
+    delivered_s: float | None = None
+
+
+@dataclass
+class _Vehicle:
+    name: str
+    parking: str
+    node: str
+    legs: list[tuple[float, str, str]] = field(default_factory=list)  # (start time, from, to)
+    leg_starts: list[float] = field(default_factory=list)  # the legs' start times, for bisect
+    pending: list[str] = field(default_factory=list)  # destinations still to drive to
+    path: list[str] = field(default_factory=list)  # nodes still ahead on the current trip
+    order: Order | None = None
+    moving: bool = False
+    busy_until: float = -1.0  # loading or unloading until then
+
+
+class Fleet:
+    """Vehicles on a path graph serving transport orders.
+
+    Args:
+        graph: the network; stations and parking places must be spur nodes.
+        parking: vehicle name -> its own parking spur.
+        axis: speed and acceleration limits of the vehicles.
+        handling_s: time to load or unload at a station.
+    """
+
+    def __init__(self, graph: PathGraph, parking: dict[str, str], axis: AxisLimits,
+                 handling_s: float = 10.0) -> None:
+        self.graph, self.axis, self.handling_s = graph, axis, float(handling_s)
+        for v, p in parking.items():
+            if p not in graph.xy or not graph.is_spur(p):
+                raise SceneError(f"AGV {v!r}: parking {p!r} must be a dead-end node of the path graph")
+        self.vehicles = {v: _Vehicle(v, p, p) for v, p in parking.items()}
+        self.holder: dict[str, str] = {p: v for v, p in parking.items()}  # node -> vehicle
+        self.station_token: dict[str, int] = {}  # station -> order id holding it
+        self.orders: list[Order] = []
+        self.queue: list[Order] = []
+        self.now = 0.0
+        self._events: list[tuple[float, int, str, str]] = []
+        self._seq = 0
+        self.max_concurrent_holds = 0
+
+    # -- orders and events -------------------------------------------------------------------
+
+    def add_order(self, pickup: str, delivery: str, at_s: float) -> Order:
+        for s in (pickup, delivery):
+            if s not in self.graph.xy or not self.graph.is_spur(s):
+                raise SceneError(f"transport order: station {s!r} must be a dead-end node of the path graph")
+        order = Order(len(self.orders), pickup, delivery, float(at_s))
+        self.orders.append(order)
+        self._push(at_s, "order", str(order.id))
+        return order
+
+    def _push(self, t: float, kind: str, who: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (t, self._seq, kind, who))
+
+    def run(self, until_s: float) -> None:
+        """Process events up to ``until_s``."""
+        while self._events and self._events[0][0] <= until_s:
+            t, _, kind, who = heapq.heappop(self._events)
+            self.now = t
+            if kind == "order":
+                self.queue.append(self.orders[int(who)])
+            elif kind == "arrive":
+                self._arrive(self.vehicles[who])
+            elif kind == "handled":
+                self._handled(self.vehicles[who])
+            self._dispatch()
+            self._start_waiting_trips()
+        self.now = max(self.now, until_s)
+
+    # -- dispatching and trips ---------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """FIFO over orders whose stations are free; each goes to the nearest idle vehicle."""
+        for order in list(self.queue):
+            if order.pickup in self.station_token or order.delivery in self.station_token:
+                continue
+            idle = [v for v in self.vehicles.values() if v.order is None and not v.moving and not v.pending
+                    and v.node == v.parking]
+            if not idle:
+                return
+            vehicle = min(idle, key=lambda v: (self.graph.path_length(self.graph.shortest_path(v.node, order.pickup)),
+                                               v.name))
+            self.queue.remove(order)
+            order.vehicle = vehicle.name
+            vehicle.order = order
+            self.station_token[order.pickup] = order.id
+            self.station_token[order.delivery] = order.id
+            vehicle.pending = [order.pickup, order.delivery, vehicle.parking]
+
+    def _start_waiting_trips(self) -> None:
+        for v in sorted(self.vehicles.values(), key=lambda v: v.name):
+            if not v.moving and v.pending and not self._handling(v):
+                self._try_start(v)
+
+    def _handling(self, v: _Vehicle) -> bool:
+        return v.busy_until > self.now
+
+    def _try_start(self, v: _Vehicle) -> None:
+        path = self.graph.shortest_path(v.node, v.pending[0])
+        if any(self.holder.get(n, v.name) != v.name for n in path):
+            return  # wait at this spur until every node of the trip can be reserved at once
+        for n in path:
+            self.holder[n] = v.name
+        self.max_concurrent_holds = max(self.max_concurrent_holds, len(self.holder))
+        v.path = path[1:]
+        v.moving = True
+        self._next_edge(v)
+
+    def _next_edge(self, v: _Vehicle) -> None:
+        nxt = v.path[0]
+        v.legs.append((self.now, v.node, nxt))
+        v.leg_starts.append(self.now)
+        self._push(self.now + axis_time(self.graph.adj[v.node][nxt], self.axis), "arrive", v.name)
+
+    def _arrive(self, v: _Vehicle) -> None:
+        nxt = v.path.pop(0)
+        del self.holder[v.node]  # the node just left is free again
+        v.node = nxt
+        if v.path:
+            self._next_edge(v)
+            return
+        v.moving = False
+        target = v.pending.pop(0)
+        order = v.order
+        if order is not None and target in (order.pickup, order.delivery):
+            v.busy_until = self.now + self.handling_s
+            self._push(v.busy_until, "handled", v.name)
+
+    def _handled(self, v: _Vehicle) -> None:
+        order = v.order
+        if v.node == order.pickup and order.picked_s is None:
+            order.picked_s = self.now
+        elif v.node == order.delivery:
+            order.delivered_s = self.now
+            v.order = None
+        # The station's order token can go now: the vehicle still holds the node itself, so no
+        # other vehicle can drive in before it has left.
+        self.station_token.pop(v.node, None)
+
+    # -- observation -------------------------------------------------------------------------
+
+    def positions(self, t: float) -> dict[str, tuple[float, float]]:
+        """Every vehicle's (x, y) at time ``t`` (<= now), from its recorded legs."""
+        out = {}
+        for v in self.vehicles.values():
+            k = bisect.bisect_right(v.leg_starts, t) - 1
+            if k < 0:
+                out[v.name] = self.graph.xy[v.parking]
+                continue
+            start, a, b = v.legs[k]
+            length = self.graph.adj[a][b]
+            frac = _trapezoid_fraction(t - start, length, self.axis)
+            pa, pb = self.graph.xy[a], self.graph.xy[b]
+            out[v.name] = (pa[0] + frac * (pb[0] - pa[0]), pa[1] + frac * (pb[1] - pa[1]))
+        return out
+
+    def sync_world(self, world, t: float, chassis_m=(0.9, 0.6, 0.3)) -> None:
+        """Place a box chassis per vehicle in ``world`` (a ``World``) at its position at ``t``."""
+        half = tuple(0.5 * c for c in chassis_m)
+        names = set(world.names())
+        for name, (x, y) in self.positions(t).items():
+            if name not in names:
+                world.add_box(name, half, (x, y, half[2]), rgba=(0.2, 0.6, 0.3, 1.0))
+            world.set_pose(name, (x, y, half[2]))
+
+    def check_done(self) -> None:
+        """Raise if any order is undelivered or any vehicle is away from its parking place."""
+        late = [o.id for o in self.orders if o.delivered_s is None]
+        if late:
+            raise SimulationError(f"{len(late)} orders not delivered by t={self.now:.0f}s: {late[:10]}")
+        away = sorted(v.name for v in self.vehicles.values() if v.node != v.parking or v.moving)
+        if away:
+            raise SimulationError(f"vehicles not back at their parking places at t={self.now:.0f}s: {away}")
+
+
+def _trapezoid_fraction(t: float, length: float, axis: AxisLimits) -> float:
+    """Fraction of an edge covered ``t`` seconds after starting it (rest to rest)."""
+    if t >= axis_time(length, axis):
+        return 1.0
+    v, a = axis.v_max, axis.a_max
+    if length >= v * v / a:
+        ta = v / a
+        total = length / v + ta
+        if t < ta:
+            d = 0.5 * a * t * t
+        elif t <= total - ta:
+            d = 0.5 * a * ta * ta + v * (t - ta)
+        else:
+            d = length - 0.5 * a * (total - t) ** 2
+    else:
+        ta = math.sqrt(length / a)
+        d = 0.5 * a * t * t if t < ta else length - 0.5 * a * (2 * ta - t) ** 2
+    return min(1.0, max(0.0, d / length))

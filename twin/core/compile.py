@@ -50,8 +50,10 @@ class _Dists:
         self.off: list[int] = []
         self.len: list[int] = []
         self.emp: list[float] = []
+        self.shift: list[float] = []
 
-    def add(self, d: Distribution) -> int:
+    def add(self, d: Distribution, shift: float = 0.0) -> int:
+        """Register ``d`` (plus a constant ``shift`` added to every draw); return its id."""
         a = b = c = 0.0
         off = n = 0
         if d.dist == "constant":
@@ -75,11 +77,13 @@ class _Dists:
             lst.append(float(v))
         self.off.append(off)
         self.len.append(n)
+        self.shift.append(float(shift))
         return len(self.kind) - 1
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"dist_kind": np.array(self.kind, np.int32), "dist_a": np.array(self.a, np.float64),
                 "dist_b": np.array(self.b, np.float64), "dist_c": np.array(self.c, np.float64),
+                "dist_shift": np.array(self.shift, np.float64),
                 "dist_off": np.array(self.off, np.int64), "dist_len": np.array(self.len, np.int64),
                 "emp_values": np.array(self.emp or [0.0], np.float64)}
 
@@ -230,8 +234,8 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
                 srv_names.append(name if el.capacity == 1 else f"{name}[{k}]")
             for t, tname in enumerate(types):
                 d = el.process_time_by_type.get(tname, el.process_time)
-                st_ptime[i, t] = dists.add(d)
-                st_ideal[i, t] = d.mean_value()
+                st_ptime[i, t] = dists.add(d, shift=el.robot_cycle_s)
+                st_ideal[i, t] = d.mean_value() + el.robot_cycle_s
             if el.setup_time is not None:
                 st_setup[i] = dists.add(el.setup_time)
             st_scrap[i], st_defect[i] = el.scrap_prob, el.defect_prob

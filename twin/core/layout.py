@@ -70,6 +70,7 @@ PARAM_SPEC = {
     "dist_a": "f8",
     "dist_b": "f8",
     "dist_c": "f8",
+    "dist_shift": "f8",
     "dist_off": "i8",
     "dist_len": "i8",
     "emp_values": "f8",

@@ -58,8 +58,15 @@ def _standard_normal(rng_state, stream):
     return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(_TWO_PI * u2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sample(P, S, d, stream):
+    """Draw one value from distribution ``d``: its base draw plus its fixed shift (``dist_shift``,
+    e.g. a robot cell's measured motion time added to the station's own process time)."""
+    return _base_sample(P, S, d, stream) + P.dist_shift[d]
+
+
+@njit(cache=True)
+def _base_sample(P, S, d, stream):
     """Draw one value >= 0 from distribution ``d`` of params ``P`` using stream ``stream`` of ``S``.
 
     Parameter meaning per kind (a, b, c): constant (value), uniform (low, high), triangular

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..errors import SimulationError
 from .gripper import SuctionGripper
 from .robot import Robot
 
@@ -84,12 +85,20 @@ class PickPlace:
         place = np.asarray(target_xyz, float) + tool
         q_pick = tool_down_quat(self.robot, part_yaw_rad)
         q_place = tool_down_quat(self.robot, target_yaw_rad)
-        t = self._move_to(pick + up, q_pick)
-        t += self._line(pick + up, pick, q_pick)
+        pick_at = tuple(round(float(v), 4) for v in part_top_xyz)
+        place_at = tuple(round(float(v), 4) for v in target_xyz)
+        try:
+            t = self._move_to(pick + up, q_pick)
+            t += self._line(pick + up, pick, q_pick)
+        except SimulationError as exc:
+            raise SimulationError(f"cannot reach the pick pose {pick_at}: {exc}") from None
         self.gripper.attach(part)
-        t += self._line(pick, pick + up, q_pick)
-        t += self._move_to(place + up, q_place)
-        t += self._line(place + up, place, q_place)
+        try:
+            t += self._line(pick, pick + up, q_pick)
+            t += self._move_to(place + up, q_place)
+            t += self._line(place + up, place, q_place)
+        except SimulationError as exc:
+            raise SimulationError(f"cannot reach the place pose {place_at}: {exc}") from None
         self.gripper.release()
         t += self._line(place, place + up, q_place)
         return t

@@ -59,6 +59,11 @@ def scene_from_source(src: YamlSource) -> Scene:
     except ValidationError as exc:
         raise _scene_error(src, exc) from None
     check_references(scene, src)
+    if any(st.robot_cell is not None for st in scene.stations):
+        # imported here: only scenes with robot cells need the physics engine to load
+        from ..physics.robot_cell import resolve_robot_cells
+
+        scene = resolve_robot_cells(scene, src)
     return scene
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .durations import parse_clock_s, parse_duration_s
 
 __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
-    "BoxGeometry", "ConveyorGeometry",
+    "BoxGeometry", "ConveyorGeometry", "RobotCell",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
@@ -273,6 +273,27 @@ class Inspection(_Model):
     false_reject_prob: Probability = Field(0.0, description="P(fail | part is good)")
 
 
+class RobotCell(_Model):
+    """A robot that serves its station by suction pick-and-place; its cycle time comes from motion.
+
+    When the scene loads, the cell is built in a physics world: the arm (URDF) at its base pose
+    picks a part of the first part type whose top face is at ``pick_xyz_m`` and places it with its
+    top face at ``place_xyz_m``, moving within its joint limits (tool pointing down, straight
+    vertical approach and retreat of ``approach_m``). The measured cycle time is added to the
+    station's ``process_time``. A pose out of reach is a scene error.
+    """
+
+    urdf: str = Field("kuka_iiwa/model.urdf", max_length=500,
+                      description="a path, or a path inside pybullet_data")
+    base_xyz_m: tuple[Coord, Coord, Coord] = (0.0, 0.0, 0.0)
+    base_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+    pick_xyz_m: tuple[Coord, Coord, Coord]
+    pick_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+    place_xyz_m: tuple[Coord, Coord, Coord]
+    place_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+    approach_m: Annotated[float, Field(gt=0, le=2, allow_inf_nan=False)] = 0.15
+
+
 class Station(_Model):
     """A machine with ``capacity`` parallel servers; blocking after service.
 
@@ -291,6 +312,14 @@ class Station(_Model):
     inspection: Inspection | None = None
     calendar: Name | None = None
     geometry: BoxGeometry | None = None
+    robot_cell: RobotCell | None = Field(
+        None, description="a robot serves this station; its measured cycle time is added to process_time")
+    _robot_cycle_s: float = PrivateAttr(0.0)
+
+    @property
+    def robot_cycle_s(self) -> float:
+        """The robot cell's measured cycle time (s), filled in when the scene loads; 0 without one."""
+        return self._robot_cycle_s
 
 
 class Diverter(_Model):

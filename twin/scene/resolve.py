@@ -103,7 +103,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
         need_calendar(st.calendar, ("stations", i, "calendar"))
         for key, dist in [("process_time", st.process_time)] + [
                 (("process_time_by_type", k), d) for k, d in st.process_time_by_type.items()]:
-            if _always_zero(dist):
+            if _always_zero(dist) and st.robot_cell is None:
                 path = ("stations", i) + (key if isinstance(key, tuple) else (key,))
                 raise src.error(path, "process time is always 0; a station needs a positive time")
         for j, f in enumerate(st.failures):

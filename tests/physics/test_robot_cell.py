@@ -1,0 +1,63 @@
+"""Robot cells: the station's cycle time comes from the robot's motion, and the line reflects it."""
+
+from __future__ import annotations
+
+import pytest
+
+import twin
+
+CELL = """
+version: 1
+part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
+sources: [{name: feed, to: infeed, always_available: true}]
+buffers: [{name: infeed, to: cell1, capacity: 2}]
+stations:
+  - name: cell1
+    to: belt
+    process_time: 0.5
+    robot_cell:
+      base_xyz_m: [0, 0, 0]
+      pick_xyz_m: [0.5, -0.3, 0.44]
+      place_xyz_m: [0.5, 0.3, 0.44]
+      place_yaw_deg: 30
+  - {name: labeler, to: out, process_time: {dist: exponential, mean: 2.0}}
+conveyors: [{name: belt, to: labeler, length_m: 2.0, speed_mps: 0.5, spacing_m: 0.25}]
+sinks: [{name: out}]
+"""
+
+
+def test_line_throughput_follows_the_robot_cycle():
+    """With the robot cell as bottleneck, throughput is 1 / (robot cycle + process_time) within 2%."""
+    scene = twin.load_scene_text(CELL, "cell.yaml")
+    cycle = scene.stations[0].robot_cycle_s
+    assert 2.0 < cycle < 20.0
+    tw = twin.Twin(scene, seed=4, warmup_s=600)
+    tw.run(until="4h")
+    k = tw.kpis()
+    expected = 3600.0 / (cycle + 0.5)
+    assert k["throughput"]["per_hour"] == pytest.approx(expected, rel=0.02)
+    assert k["bottleneck"] == "cell1"
+    cell = next(s for s in k["stations"] if s["name"] == "cell1")
+    assert cell["performance"] == pytest.approx(1.0, rel=0.02)  # ideal time includes the motion
+
+
+def test_cycle_is_measured_deterministically():
+    """Loading the same scene twice measures the same cycle to the last bit."""
+    a = twin.load_scene_text(CELL).stations[0].robot_cycle_s
+    b = twin.load_scene_text(CELL).stations[0].robot_cycle_s
+    assert a == b
+
+
+def test_unreachable_pose_is_a_scene_error():
+    """A pick pose out of the arm's reach fails when the scene loads, naming cell, pose and line."""
+    bad = CELL.replace("pick_xyz_m: [0.5, -0.3, 0.44]", "pick_xyz_m: [2.5, -0.3, 0.44]")
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:10: stations\[0\]\.robot_cell: cannot reach the pick pose "
+                                              r"\(2\.5, -0\.3, 0\.44\): robot 'cell1': target .* is out of reach"):
+        twin.load_scene_text(bad, "cell.yaml")
+
+
+def test_missing_urdf_is_a_scene_error():
+    """A URDF that does not exist is named with the places searched."""
+    bad = CELL.replace("      base_xyz_m: [0, 0, 0]", "      urdf: arms/missing.urdf\n      base_xyz_m: [0, 0, 0]")
+    with pytest.raises(twin.SceneError, match=r"robot_cell\.urdf: robot 'cell1': URDF 'arms/missing\.urdf' not found"):
+        twin.load_scene_text(bad, "cell.yaml")

@@ -8,13 +8,38 @@ module. Quaternions are ``(x, y, z, w)``, PyBullet's order, everywhere in twin.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
 from dataclasses import dataclass
 
-import pybullet as _pb
-import pybullet_data
-
 from ..errors import SimulationError
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level prints to stdout (PyBullet announces its build time and argv) so that CLI
+    output stays clean; a no-op where stdout has no file descriptor (e.g. captured by a test)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+with _quiet_stdout():
+    import pybullet as _pb
+    import pybullet_data
 
 __all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "DATA_PATH", "euler_to_quat"]
 
@@ -47,7 +72,8 @@ class BulletClient:
     """
 
     def __init__(self, mode: int = DIRECT, options: str = "") -> None:
-        self._id = _pb.connect(mode, options=options)
+        with _quiet_stdout():
+            self._id = _pb.connect(mode, options=options)
         if self._id < 0:
             raise SimulationError("PyBullet could not start a physics client "
                                   f"({'GUI' if mode == GUI else 'DIRECT'} mode)")

@@ -153,7 +153,7 @@ class Twin:
             raise UsageError(f"no KPIs yet: the run ({self.time_s:g} s) has not passed the warm-up "
                              f"({self.warmup_s:g} s)")
         e = self.engine
-        return compute_kpis(e.params, e.state, e.names, self.scene, self._baseline, self.warmup_s)
+        return compute_kpis(e.params, e.state, e.names, self._baseline, self.warmup_s)
 
     def trace(self) -> dict[str, np.ndarray]:
         """The per-part trace so far, as columns (see :mod:`twin.core.trace`)."""

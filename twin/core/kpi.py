@@ -52,7 +52,7 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q)) if values.size else float("nan")
 
 
-def compute_kpis(p: L.LineParams, s: L.LineState, names, scene, base: dict[str, np.ndarray] | None,
+def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndarray] | None,
                  t_start: float) -> dict:
     """All KPIs of the window [t_start, now] as plain Python data (JSON-ready)."""
     now = accumulators(p, s)

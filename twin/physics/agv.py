@@ -139,7 +139,6 @@ class Fleet:
         self.now = 0.0
         self._events: list[tuple[float, int, str, str]] = []
         self._seq = 0
-        self.max_concurrent_holds = 0
 
     # -- orders and events -------------------------------------------------------------------
 
@@ -205,7 +204,6 @@ class Fleet:
             return  # wait at this spur until every node of the trip can be reserved at once
         for n in path:
             self.holder[n] = v.name
-        self.max_concurrent_holds = max(self.max_concurrent_holds, len(self.holder))
         v.path = path[1:]
         v.moving = True
         self._next_edge(v)

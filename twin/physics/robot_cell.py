@@ -56,8 +56,6 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
             cycle = measure_cycle_s(station.robot_cell, part_size, name=station.name)
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
-        except FileNotFoundError as exc:  # pragma: no cover - Robot reports missing URDFs itself
-            raise src.error(("stations", i, "robot_cell", "urdf"), str(exc)) from None
         except SceneError as exc:
             raise src.error(("stations", i, "robot_cell", "urdf"), exc.detail) from None
         station.__pydantic_private__["_robot_cycle_s"] = cycle  # private: frozen fields stay untouched

@@ -15,7 +15,7 @@ from twin.physics.robot import Robot
 def cell():
     w = World()
     w.add_floor()
-    w.add_box("block", (0.08, 0.04, 0.12), (0.55, 0.0, 0.12))
+    w.add_box("block", (0.08, 0.04, 0.18), (0.55, 0.0, 0.18))
     robot = Robot(w, "cell/arm", "kuka_iiwa/model.urdf")
     q_a = robot.ik((0.5, -0.4, 0.12), tool_down_quat(robot, 0.0)).q
     q_b = robot.ik((0.5, 0.4, 0.12), tool_down_quat(robot, 0.0)).q

@@ -1,9 +1,12 @@
-"""A suction gripper: a part in contact with the cup is held by a fixed constraint.
+"""A suction gripper: a part the cup touches is held rigidly at the pose it was gripped in.
 
 This is the "logical attach" used in industrial simulation: when the suction cup touches a part
 (within a tolerance), the part is locked to the tool at its current relative pose, so it neither
-wobbles nor slips while the arm moves, and it is released exactly where the tool puts it.
-Friction-driven two-finger grasping is separate work.
+wobbles nor slips while the arm moves, and it is released exactly where the tool puts it. Bullet's
+fixed constraints stretch under fast arm motion (several mm to cm at full joint speed), so the held
+part is instead placed kinematically at ``tool pose x grip pose`` before every physics step, with
+the tool's velocity, and does not collide with the arm that holds it. A suction failure
+(:meth:`SuctionGripper.drop`) lets go wherever the part is, and physics takes over.
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ class SuctionGripper:
     Args:
         robot: the arm carrying the cup.
         contact_tolerance_m: the part must be within this distance of the tool to be picked.
-        max_force_n: force the vacuum holds with (the constraint's maximum force).
     """
 
-    def __init__(self, robot: Robot, contact_tolerance_m: float = 0.005, max_force_n: float = 500.0) -> None:
+    def __init__(self, robot: Robot, contact_tolerance_m: float = 0.005) -> None:
         self.robot = robot
         self.contact_tolerance_m = float(contact_tolerance_m)
-        self.max_force_n = float(max_force_n)
-        self._constraint: int | None = None
         self._held: str | None = None
+        self._body = -1
+        #: pose (xyz, quat xyzw) of the held part in the end-effector link frame, set on attach
+        self.held_pose: tuple | None = None
 
     @property
     def holding(self) -> str | None:
@@ -54,18 +57,34 @@ class SuctionGripper:
             raise SimulationError(f"{self.robot.name}: suction cup is {1000 * distance:.1f} mm from "
                                   f"{part!r}; it must be within {1000 * self.contact_tolerance_m:.1f} mm")
         ee = c.getLinkState(self.robot.body, self.robot.ee, computeForwardKinematics=True)
-        ee_pos, ee_quat = ee[4], ee[5]
         part_pos, part_quat = c.getBasePositionAndOrientation(body)
-        inv_pos, inv_quat = c.invertTransform(ee_pos, ee_quat)
-        rel_pos, rel_quat = c.multiplyTransforms(inv_pos, inv_quat, part_pos, part_quat)
-        self._constraint = c.createConstraint(self.robot.body, self.robot.ee, body, -1, c.JOINT_FIXED,
-                                              [0, 0, 0], rel_pos, [0, 0, 0], rel_quat, [0, 0, 0, 1])
-        c.changeConstraint(self._constraint, maxForce=self.max_force_n)
-        self._held = part
+        self.held_pose = c.multiplyTransforms(*c.invertTransform(ee[4], ee[5]), part_pos, part_quat)
+        self._set_collisions(body, False)
+        self._held, self._body = part, body
+        self.robot.carried = (body, self.held_pose)
+        world.add_step_hook(self._carry)
 
     def release(self) -> str | None:
-        """Let go of the held part; return its name."""
-        if self._constraint is not None:
-            self.robot.world.client.removeConstraint(self._constraint)
-        held, self._held, self._constraint = self._held, None, None
+        """Let go of the held part where it is; return its name (None if nothing was held)."""
+        held = self._held
+        if held is not None:
+            self.robot.world.remove_step_hook(self._carry)
+            self._set_collisions(self._body, True)
+        self._held, self._body, self.held_pose = None, -1, None
+        self.robot.carried = None
         return held
+
+    #: a suction failure: the vacuum is lost and the part falls wherever it is
+    drop = release
+
+    def _carry(self, dt_s: float) -> None:
+        c = self.robot.world.client
+        link = c.getLinkState(self.robot.body, self.robot.ee, computeLinkVelocity=True,
+                              computeForwardKinematics=True)
+        c.resetBasePositionAndOrientation(self._body, *c.multiplyTransforms(link[4], link[5], *self.held_pose))
+        c.resetBaseVelocity(self._body, link[6], link[7])
+
+    def _set_collisions(self, body: int, enable: bool) -> None:
+        c = self.robot.world.client
+        for link in range(-1, c.getNumJoints(self.robot.body)):
+            c.setCollisionFilterPair(self.robot.body, body, link, -1, int(enable))

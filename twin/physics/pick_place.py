@@ -14,8 +14,11 @@ import math
 import numpy as np
 
 from ..errors import SimulationError
+from ._bullet import euler_to_quat
+from .belt import Belt
 from .gripper import SuctionGripper
 from .robot import Robot
+from .trajectory import SplineMotion, limit_ratios
 
 __all__ = ["PickPlace", "tool_down_quat"]
 
@@ -31,21 +34,27 @@ class PickPlace:
     Args:
         approach_m: height above a surface from which descents start and to which retreats go.
         descent_steps: waypoints of a straight descent (each solved by IK and joined by a motion).
+        clearance_m: moves between approach poses keep the arm and the held part this far from
+            every static body of the world (belts, tables, pallets, machines, the floor), detouring
+            over the top when the direct joint motion would not (``Robot.plan_clear``).
     """
 
     def __init__(self, robot: Robot, gripper: SuctionGripper, approach_m: float = 0.15,
-                 descent_steps: int = 10) -> None:
+                 descent_steps: int = 10, clearance_m: float = 0.02) -> None:
         self.robot = robot
+        self.clearance_m = float(clearance_m)
         self.gripper = gripper
         self.approach_m = float(approach_m)
         self.descent_steps = int(descent_steps)
         self.tool_offset_m = self._measure_tool_offset()
+        self._held_half_height = 0.0
 
     def _measure_tool_offset(self) -> float:
         """How far the tool's face lies below the end-effector link frame when pointing down.
 
-        Measured once from the link's collision bounds, so targets can be given as points on
-        part surfaces rather than link frames.
+        Measured once, as the distance PyBullet reports between the link and a probe plate below
+        it (bounding boxes include collision margins and would be a few mm off), so targets can be
+        given as points on part surfaces rather than link frames.
         """
         robot = self.robot
         c = robot.world.client
@@ -54,51 +63,224 @@ class PickPlace:
         try:
             result = robot.ik(base + np.array([0.45, 0.0, 0.45]), tool_down_quat(robot, 0.0))
             robot.set_joints(result.q)
-            link_z = c.getLinkState(robot.body, robot.ee, computeForwardKinematics=True)[4][2]
-            return float(link_z - c.getAABB(robot.body, robot.ee)[0][2])
+            link = c.getLinkState(robot.body, robot.ee, computeForwardKinematics=True)[4]
+            probe_top = c.getAABB(robot.body, robot.ee)[0][2] - 0.05
+            robot.world.add_box("__tool_probe__", (0.2, 0.2, 0.01), (link[0], link[1], probe_top - 0.01))
+            try:
+                gap = min(p[8] for p in c.getClosestPoints(robot.body, robot.world.body("__tool_probe__"), 1.0,
+                                                           linkIndexA=robot.ee))
+            finally:
+                robot.world.remove("__tool_probe__")
+            return float(link[2] - (probe_top + gap))
         finally:
             robot.set_joints(saved)
 
-    def _move_to(self, xyz, quat, profile: str = "quintic") -> float:
-        result = self.robot.ik(xyz, quat, tolerance_m=5e-4, tolerance_rad=5e-3)
-        motion = self.robot.plan(result.q, profile=profile)
-        self.robot.follow(motion)
-        return motion.duration_s
+    def _transfer_to(self, xyz, quat) -> float:
+        """A collision-checked move to an approach pose (detouring over obstacles when needed)."""
+        goal = self.robot.ik(xyz, quat, tolerance_m=5e-4, tolerance_rad=5e-3).q
+        motions = self.robot.plan_clear(goal, self.obstacles(), clearance_m=self.clearance_m)
+        self.robot.follow_all(motions)
+        return sum(m.duration_s for m in motions)
+
+    def obstacles(self) -> list[str]:
+        """Names of the world's static bodies other than the robot."""
+        world = self.robot.world
+        c = world.client
+        return [n for n in world.names()
+                if n != self.robot.name and c.getDynamicsInfo(world.body(n), -1)[0] == 0.0]
 
     def _line(self, start, end, quat) -> float:
         """Straight Cartesian line from ``start`` to ``end`` (tool orientation fixed)."""
-        total = 0.0
+        total, robot = 0.0, self.robot
         for k in range(1, self.descent_steps + 1):
-            total += self._move_to(start + (end - start) * k / self.descent_steps, quat, "trapezoidal")
+            # IK near the current joints: a short straight move never changes arm configuration
+            q = robot.ik_near(start + (end - start) * k / self.descent_steps, quat, robot.joints(),
+                              tolerance_m=5e-4, tolerance_rad=5e-3).q
+            motion = robot.plan(q, profile="trapezoidal")
+            robot.follow(motion)
+            total += motion.duration_s
         return total
 
+    def pick(self, part: str, part_top_xyz, part_yaw_rad: float) -> float:
+        """Pick a resting part by the centre of its top face; return the duration (s)."""
+        up = np.array([0.0, 0.0, self.approach_m])
+        pick = np.asarray(part_top_xyz, float) + self._tool()
+        q_pick = tool_down_quat(self.robot, part_yaw_rad)
+        try:
+            t = self._transfer_to(pick + up, q_pick)
+            t += self._line(pick + up, pick, q_pick)
+        except SimulationError as exc:
+            raise SimulationError(f"cannot reach the pick pose {_mm(part_top_xyz)}: {exc}") from None
+        self._grip(part)
+        return t + self._line(pick, pick + up, q_pick)
+
+    def place(self, target_xyz, target_yaw_rad: float) -> float:
+        """Place the held part with its top-face centre at ``target_xyz`` and yaw ``target_yaw_rad``.
+
+        The tool pose is computed from where the part actually sits in the gripper (measured when it
+        was gripped), so an off-centre grip does not become a placement error.
+        """
+        c = self.robot.world.client
+        up = np.array([0.0, 0.0, self.approach_m])
+        centre = np.asarray(target_xyz, float) - np.array([0.0, 0.0, self._held_half_height])
+        inv_pos, inv_quat = c.invertTransform(*self.gripper.held_pose)
+        ee_pos, ee_quat = c.multiplyTransforms(centre.tolist(), list(euler_to_quat(0.0, 0.0, target_yaw_rad)),
+                                               inv_pos, inv_quat)
+        place = np.array(ee_pos) + np.array([0.0, 0.0, 0.001])  # let go 1 mm above the surface
+        try:
+            t = self._transfer_to(place + up, ee_quat)
+            t += self._line(place + up, place, ee_quat)
+        except SimulationError as exc:
+            raise SimulationError(f"cannot reach the place pose {_mm(target_xyz)}: {exc}") from None
+        self.gripper.release()
+        return t + self._line(place, place + up, ee_quat)
+
     def cycle(self, part: str, part_top_xyz, part_yaw_rad: float, target_xyz, target_yaw_rad: float) -> float:
-        """One pick-and-place; return its duration (physics seconds).
+        """One pick-and-place of a resting part; return its duration (physics seconds).
 
         ``part_top_xyz``: centre of the part's top face; ``target_xyz``: where that point must end.
         """
-        up = np.array([0.0, 0.0, self.approach_m])
+        return self.pick(part, part_top_xyz, part_yaw_rad) + self.place(target_xyz, target_yaw_rad)
+
+    def pick_from_belt(self, part: str, belt: Belt, *, meet_s_m: float | None = None, ramp_s: float = 0.4,
+                       descend_s: float = 0.5, dwell_s: float = 0.05, lead_s: float = 0.25) -> float:
+        """Pick ``part`` off a moving ``belt`` while tracking it; return the duration (s).
+
+        ``meet_s_m`` is where along the belt the arm prefers to meet parts (default: the point of
+        the belt nearest the robot's base, the middle of its workspace); a part already past it is
+        met as soon as the arm can get there.
+
+        The arm moves (joint space) to a waiting pose above the belt downstream of the part, and,
+        as the part arrives, runs one tracking motion in the belt's frame: accelerate along the
+        belt to its speed (smoothstep velocity, ``ramp_s``), descend onto the part while moving
+        with it (``descend_s``), grip after ``dwell_s`` at contact, rise with it, slow to rest. The
+        tracking motion is a clamped spline through IK solutions every 1/40 s; its joint velocity
+        and acceleration are checked against the arm's limits sample by sample, and the phases are
+        lengthened (up to three times) until they hold.
+
+        Raises:
+            SimulationError: the part is out of reach, or the belt is too fast for the arm.
+        """
+        robot, world = self.robot, self.robot.world
+        v, dt = belt.speed_mps, world.dt_s
+        # a suction cup grips at any yaw: turn the tool the least (the part's yaw modulo a half turn)
+        relative = (belt.part_yaw_rad(part) - belt.yaw_rad + 0.5 * math.pi) % math.pi - 0.5 * math.pi
+        quat = tool_down_quat(robot, belt.yaw_rad + relative)
+        lift = self._tool() + np.array([0.0, 0.0, self.approach_m])
+        if meet_s_m is None:
+            base = np.array(world.client.getBasePositionAndOrientation(robot.body)[0])
+            meet_s_m = float(np.clip(np.dot(base - belt.start, belt.direction), 0.0, belt.length_m))
+        t_total = 0.0
+        for attempt in range(4):
+            scale = 1.5 ** attempt
+            ramp, descend = ramp_s * scale, descend_s * scale
+            # where to wait: the tool starts v * ramp / 2 ahead of where the part will be, so that
+            # after accelerating for `ramp` it is exactly above the part and moving with it
+            travel = 1.0
+            for _ in range(4):
+                # the part's position when tracking starts, so that the grip happens at the meeting
+                # point, or as soon as the arm can get there
+                # the arm can be there
+                s_start = max(meet_s_m - v * (ramp + descend + dwell_s),
+                              belt.s(part) + v * (travel + lead_s))
+                if s_start + v * (ramp + 2 * descend + dwell_s) > belt.end_s(part):
+                    raise SimulationError(
+                        f"{robot.name}: {part!r} reaches the end of belt {belt.name!r} before the arm can "
+                        f"pick it (at {v} m/s the arm needs the part at s <= "
+                        f"{belt.end_s(part) - v * (ramp + 2 * descend + dwell_s):.3f} m when tracking starts, "
+                        f"it would be at {s_start:.3f} m)")
+                wait_xyz = belt.top(part, s_start + 0.5 * v * ramp) + lift
+                try:
+                    q_wait = robot.ik(wait_xyz, quat, tolerance_m=5e-4, tolerance_rad=5e-3).q
+                except SimulationError as exc:
+                    raise SimulationError(f"cannot reach the belt pick pose {_mm(wait_xyz)} "
+                                          f"for {part!r}: {exc}") from None
+                travel = robot.plan(q_wait).duration_s
+            motions = robot.plan_clear(q_wait, self.obstacles(), clearance_m=self.clearance_m)
+            robot.follow_all(motions)
+            t_total += sum(m.duration_s for m in motions)
+            steps = math.floor((s_start - belt.s(part)) / (v * dt)) if v > 0 else 0
+            if steps < 0:
+                raise SimulationError(f"{robot.name}: too slow to meet {part!r} on belt {belt.name!r} "
+                                      f"at {v} m/s")
+            robot.hold(steps)
+            t_total += steps * dt
+            ramp = 2.0 * (float(np.dot(wait_xyz - belt.top(part) - lift, belt.direction)) / v) if v > 0 else ramp
+            tracking, attach_t = self._tracking_motion(part, belt, q_wait, quat, ramp, descend, dwell_s)
+            vr, ar = limit_ratios(tracking, robot.limits.velocity, robot.limits.acceleration, dt)
+            if vr <= 1.0 and ar <= 1.0:
+                break
+        else:
+            raise SimulationError(f"{robot.name}: tracking {part!r} on belt {belt.name!r} at {v} m/s needs "
+                                  f"{vr:.2f}x the joint velocity and {ar:.2f}x the acceleration limits")
+        t, q, qd, _ = tracking.sample(dt)
+        k = int(np.searchsorted(t, attach_t - 1e-9))
+        robot.play(q[1:k + 1], qd[1:k + 1])
+        belt.release(part)
+        self._grip(part)
+        robot.play(q[k + 1:], qd[k + 1:])
+        return t_total + tracking.duration_s
+
+    def _tracking_motion(self, part, belt, q_wait, quat, ramp, descend, dwell):
+        """The belt-frame tracking motion (SplineMotion) and the time of the grip in it."""
+        v = belt.speed_mps
+        s0 = belt.s(part)
+        top0 = belt.top(part) + self._tool()
+        wait_along = v * ramp / 2.0
+        t_follow = ramp + descend + dwell + descend
+        total = t_follow + ramp
+
+        def along(t: float) -> float:  # tool position along the belt, relative to the part at t = 0
+            if t <= ramp:
+                u = t / ramp
+                return wait_along + v * ramp * (u ** 3 - 0.5 * u ** 4)
+            if t <= t_follow:
+                return v * t
+            u = (t - t_follow) / ramp
+            return v * t_follow + v * ramp * (u - (u ** 3 - 0.5 * u ** 4))
+
+        def height(t: float) -> float:
+            def quintic(u):
+                return u ** 3 * (10 - 15 * u + 6 * u ** 2)
+            if t <= ramp or t >= t_follow:
+                return self.approach_m
+            if t <= ramp + descend:
+                return self.approach_m * (1.0 - quintic((t - ramp) / descend))
+            if t <= ramp + descend + dwell:
+                return 0.0
+            return self.approach_m * quintic((t - ramp - descend - dwell) / descend)
+
+        grip_t = ramp + descend + dwell
+        # knots about every 1/40 s, phase boundaries included (no near-coincident knots, which
+        # would make the spline's acceleration spike)
+        bounds = [0.0, ramp, ramp + descend, grip_t, t_follow, total]
+        times = np.unique(np.concatenate([
+            np.linspace(a, b, max(2, math.ceil((b - a) * 40.0) + 1)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            if b > a]))
+        knots = []
+        q = np.asarray(q_wait, float)
+        for t in times:
+            xyz = top0 + along(t) * belt.direction + np.array([0.0, 0.0, height(t)])
+            try:
+                q = self.robot.ik_near(xyz, quat, q).q
+            except SimulationError as exc:
+                raise SimulationError(f"cannot track {part!r} on belt {belt.name!r} at "
+                                      f"s = {s0 + along(t):.3f} m: {exc}") from None
+            knots.append(q)
+        return SplineMotion(times, np.array(knots)), grip_t
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _tool(self) -> np.ndarray:
         # targets are for the link frame: the tool face touches the surface (1 mm inside the
         # contact tolerance so that the cup registers contact without pressing into the part)
-        tool = np.array([0.0, 0.0, self.tool_offset_m + 0.001])
-        pick = np.asarray(part_top_xyz, float) + tool
-        place = np.asarray(target_xyz, float) + tool
-        q_pick = tool_down_quat(self.robot, part_yaw_rad)
-        q_place = tool_down_quat(self.robot, target_yaw_rad)
-        pick_at = tuple(round(float(v), 4) for v in part_top_xyz)
-        place_at = tuple(round(float(v), 4) for v in target_xyz)
-        try:
-            t = self._move_to(pick + up, q_pick)
-            t += self._line(pick + up, pick, q_pick)
-        except SimulationError as exc:
-            raise SimulationError(f"cannot reach the pick pose {pick_at}: {exc}") from None
+        return np.array([0.0, 0.0, self.tool_offset_m + 0.001])
+
+    def _grip(self, part: str) -> None:
         self.gripper.attach(part)
-        try:
-            t += self._line(pick, pick + up, q_pick)
-            t += self._move_to(place + up, q_place)
-            t += self._line(place + up, place, q_place)
-        except SimulationError as exc:
-            raise SimulationError(f"cannot reach the place pose {place_at}: {exc}") from None
-        self.gripper.release()
-        t += self._line(place, place + up, q_place)
-        return t
+        lo, hi = self.robot.world.client.getAABB(self.robot.world.body(part))
+        self._held_half_height = 0.5 * (hi[2] - lo[2])
+
+
+def _mm(xyz) -> tuple[float, ...]:
+    return tuple(round(float(v), 4) for v in xyz)

@@ -25,12 +25,18 @@ from ._bullet import DATA_PATH, euler_to_quat
 from .trajectory import JointMotion, plan_motion
 from .world import World
 
-__all__ = ["Robot", "JointLimits", "IKResult", "KNOWN_ACCELERATION_LIMITS"]
+__all__ = ["Robot", "JointLimits", "IKResult", "KNOWN_ACCELERATION_LIMITS", "KNOWN_HOME_POSES"]
 
 #: Joint acceleration limits (rad/s²) of bundled arms, from the makers' data sheets.
 KNOWN_ACCELERATION_LIMITS = {
     "franka_panda/panda.urdf": (15.0, 7.5, 10.0, 12.5, 15.0, 20.0, 20.0),
     "kuka_iiwa/model.urdf": (10.0,) * 7,
+}
+#: Ready poses (rad) of bundled arms: elbow up, tool pointing down in front of the base. IK prefers
+#: solutions near it, so one target always gets the same arm configuration.
+KNOWN_HOME_POSES = {
+    "franka_panda/panda.urdf": (0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785),
+    "kuka_iiwa/model.urdf": (0.0, 0.5, 0.0, -1.4, 0.0, 1.2, 0.0),
 }
 _MOVABLE = (0, 1)  # revolute, prismatic joint types in PyBullet's getJointInfo
 
@@ -65,11 +71,13 @@ class Robot:
         base_xyz_m, base_yaw_rad: base pose on the floor.
         ee_link: end-effector link name; default the last link.
         acceleration_limits: per movable joint (rad/s²); default from KNOWN_ACCELERATION_LIMITS.
+        home_q: the ready pose the arm starts in and IK prefers; default from KNOWN_HOME_POSES, or
+            the middle of the joint ranges (joints it does not cover, e.g. fingers: their middle).
     """
 
     def __init__(self, world: World, name: str, urdf: str, base_xyz_m=(0.0, 0.0, 0.0),
                  base_yaw_rad: float = 0.0, ee_link: str | None = None,
-                 acceleration_limits=None) -> None:
+                 acceleration_limits=None, home_q=None) -> None:
         self.world = world
         self.name = name
         self.urdf = urdf
@@ -102,6 +110,16 @@ class Robot:
         acc = np.full(len(names), 5.0) if acc is None else np.resize(np.asarray(acc, float), len(names))
         self.limits = JointLimits(tuple(names), np.array(lower), np.array(upper), np.array(velocity), acc)
         self._effort = np.array(effort)
+        home = np.array(home_q if home_q is not None else KNOWN_HOME_POSES.get(urdf, ()), float)
+        middle = 0.5 * (self.limits.lower + self.limits.upper)
+        self.home_q = np.clip(np.concatenate([home[: self.dof], middle[len(home):]]),
+                              self.limits.lower, self.limits.upper)
+        self.set_joints(self.home_q)
+        #: (body id, pose in the end-effector link frame) of a part held by a gripper, so that
+        #: collision checks include it; set and cleared by the gripper
+        self.carried: tuple[int, tuple] | None = None
+        #: set to a list to record every commanded joint row (one per physics step), for checks
+        self.command_log: list[np.ndarray] | None = None
         # IK restarts draw from a stream seeded by the robot's name: reproducible in every process
         self._rng = np.random.default_rng(zlib.crc32(name.encode()))
 
@@ -146,14 +164,17 @@ class Robot:
         lower, upper = self.limits.lower, self.limits.upper
         saved = self.joints()
         best: IKResult | None = None
-        seed = saved.copy()
+        seed = self.home_q.copy()
         try:
             for _ in range(restarts + 1):
                 self.set_joints(seed)
                 q = seed
-                for _refine in range(20):  # IK again from the pose the previous solution reached
+                for refine in range(20):  # IK again from the pose the previous solution reached
                     kwargs = dict(lowerLimits=list(lower), upperLimits=list(upper),
-                                  jointRanges=list(upper - lower), restPoses=list(q),
+                                  jointRanges=list(upper - lower),
+                                  # pulled towards the ready pose first (the arm configuration),
+                                  # then towards the last solution (convergence)
+                                  restPoses=list(self.home_q if refine < 3 else q),
                                   maxNumIterations=200, residualThreshold=1e-6)
                     if quat_xyzw is not None:
                         kwargs["targetOrientation"] = list(quat_xyzw)
@@ -178,6 +199,43 @@ class Robot:
             f"(best solution misses it by {1000 * best.position_error_m:.1f} mm, "
             f"{math.degrees(best.orientation_error_rad):.1f} deg)")
 
+    def ik_near(self, xyz_m, quat_xyzw, q_seed, tolerance_m: float = 1e-3,
+                tolerance_rad: float = 1e-2) -> IKResult:
+        """IK close to ``q_seed`` (no random restarts): for dense points along a continuous path.
+
+        Raises:
+            SimulationError: when the solution near ``q_seed`` misses the target.
+        """
+        c = self.world.client
+        target = np.asarray(xyz_m, float)
+        lower, upper = self.limits.lower, self.limits.upper
+        saved = self.joints()
+        q = np.asarray(q_seed, float)
+        try:
+            self.set_joints(q)
+            for i in range(10):
+                # plain damped least squares from the seed: the smallest joint change that reaches
+                # the target, so neighbouring points of a path get neighbouring solutions; null-space
+                # IK (joint limits, rest pose = seed) only if that stalls
+                limits = dict(lowerLimits=list(lower), upperLimits=list(upper),
+                              jointRanges=list(upper - lower), restPoses=list(q)) if i >= 5 else {}
+                sol = c.calculateInverseKinematics(
+                    self.body, self.ee, list(target), targetOrientation=list(quat_xyzw),
+                    maxNumIterations=200, residualThreshold=1e-7, **limits)
+                q = np.clip(np.array(sol[: self.dof]), lower, upper)
+                self.set_joints(q)
+                result = self._error(q, target, quat_xyzw)
+                if result.position_error_m <= 0.1 * tolerance_m and result.orientation_error_rad <= 0.1 * tolerance_rad:
+                    break
+        finally:
+            self.set_joints(saved)
+        if result.position_error_m > tolerance_m or result.orientation_error_rad > tolerance_rad:
+            raise SimulationError(
+                f"robot {self.name!r}: target {tuple(round(float(v), 4) for v in target)} is out of reach "
+                f"(misses it by {1000 * result.position_error_m:.1f} mm, "
+                f"{math.degrees(result.orientation_error_rad):.1f} deg)")
+        return result
+
     def _error(self, q, target, quat_xyzw) -> IKResult:
         xyz, quat = self.fk()
         pos_err = float(np.linalg.norm(xyz - target))
@@ -200,29 +258,42 @@ class Robot:
 
     def min_distance(self, motion: JointMotion, obstacles: list[str], dt_s: float = 0.01,
                      horizon_m: float = 0.2) -> tuple[float, float]:
-        """Smallest distance (m) between the arm and ``obstacles`` along ``motion``, and when.
+        """Smallest distance (m) between the arm (and what it carries) and ``obstacles`` along
+        ``motion``, and when.
 
-        The arm is placed at each sample (every ``dt_s``) and PyBullet's closest-point queries are
-        asked for every obstacle (the fixed base link is not checked: it stands on the floor);
-        distances beyond ``horizon_m`` count as ``horizon_m``. Negative means penetration. The arm
-        is put back where it was.
+        The arm is placed at each sample (every ``dt_s``), a carried part (``self.carried``, set by
+        the gripper) with it, and PyBullet's closest-point queries are asked for every obstacle (the
+        fixed base link is not checked: it stands on the floor); distances beyond ``horizon_m``
+        count as ``horizon_m``. Negative means penetration. Arm and part are put back.
         """
         c = self.world.client
         bodies = [self.world.body(o) for o in obstacles]
         saved = self.joints()
+        carried = self.carried
+        if carried is not None:
+            part_saved = c.getBasePositionAndOrientation(carried[0])
         best, when = horizon_m, 0.0
         try:
             t, q, _, _ = motion.sample(dt_s)
             for ti, row in zip(t, q, strict=True):
                 self.set_joints(row)
+                if carried is not None:
+                    link = c.getLinkState(self.body, self.ee, computeForwardKinematics=True)
+                    c.resetBasePositionAndOrientation(carried[0], *c.multiplyTransforms(link[4], link[5], *carried[1]))
                 for b in bodies:
                     for point in c.getClosestPoints(self.body, b, horizon_m):
                         if point[3] == -1:
                             continue  # the fixed base stands on the floor by design
                         if point[8] < best:
                             best, when = point[8], float(ti)
+                    if carried is not None:
+                        for point in c.getClosestPoints(carried[0], b, horizon_m):
+                            if point[8] < best:
+                                best, when = point[8], float(ti)
         finally:
             self.set_joints(saved)
+            if carried is not None:
+                c.resetBasePositionAndOrientation(carried[0], *part_saved)
         return best, when
 
     def plan_clear(self, q_goal, obstacles: list[str], clearance_m: float = 0.02, profile: str = "quintic",
@@ -256,7 +327,12 @@ class Robot:
         for lift in (0.15, 0.3, 0.45, 0.6):
             via = [np.array([p0[0], p0[1], top + lift]), np.array([p1[0], p1[1], top + lift])]
             try:
-                qs = [self.ik(v, quat, tolerance_m=5e-3, tolerance_rad=0.05, restarts=3).q for v in via]
+                # via points close to the start configuration, so the detour does not swing the arm
+                # into another configuration on the way
+                qs, seed = [], start
+                for v in via:
+                    seed = self.ik_near(v, quat, seed, tolerance_m=5e-3, tolerance_rad=0.05).q
+                    qs.append(seed)
             except SimulationError:
                 continue
             points = [start, *qs, goal]
@@ -273,19 +349,33 @@ class Robot:
         """Play several motions one after another; return the physics steps taken."""
         return sum(self.follow(m) for m in motions)
 
-    def follow(self, motion: JointMotion) -> int:
-        """Play ``motion`` in the world, one commanded sample per physics step.
+    def follow(self, motion) -> int:
+        """Play ``motion`` (a JointMotion or SplineMotion) in the world, one sample per physics step.
+
+        Returns the number of physics steps taken.
+        """
+        _, q, qd, _ = motion.sample(self.world.dt_s)
+        return self.play(q[1:], qd[1:])
+
+    def hold(self, steps: int) -> int:
+        """Stay where the arm is for ``steps`` physics steps."""
+        q = np.tile(self.joints(), (int(steps), 1))
+        return self.play(q, np.zeros_like(q))
+
+    def play(self, q, qd) -> int:
+        """Command joint positions ``q`` (and velocities ``qd``), one row per physics step.
 
         Each step the joints are placed at the commanded positions and their position controllers
         hold them there (at the URDF effort limits) while physics advances, so gravity does not
         make the arm sag between samples. Returns the number of physics steps taken.
         """
         c = self.world.client
-        t, q, qd, _ = motion.sample(self.world.dt_s)
-        for row, vel in zip(q[1:], qd[1:], strict=True):
+        if self.command_log is not None:
+            self.command_log.extend(np.array(q, float))
+        for row, vel in zip(q, qd, strict=True):
             self.set_joints(row)
             c.setJointMotorControlArray(self.body, self._joints, c.POSITION_CONTROL,
                                         targetPositions=list(row), targetVelocities=list(vel),
                                         forces=list(self._effort))
             self.world.step()
-        return len(t) - 1
+        return len(q)

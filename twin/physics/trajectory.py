@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["JointMotion", "plan_motion"]
+__all__ = ["JointMotion", "SplineMotion", "plan_motion", "limit_ratios"]
 
 _QUINTIC_PEAK_V = 15.0 / 8.0
 _QUINTIC_PEAK_A = 10.0 / math.sqrt(3.0)
@@ -103,3 +103,48 @@ def plan_motion(q0, q1, v_max, a_max, profile: str = "quintic") -> JointMotion:
     ta = vs / as_
     T = 1.0 / vs + ta
     return JointMotion(q0, q1, T, profile, vs, as_, ta)
+
+
+@dataclass(frozen=True)
+class SplineMotion:
+    """A joint motion through timed knots (e.g. IK solutions along a Cartesian path).
+
+    A clamped cubic spline through ``(t_knots, q_knots)``: positions pass through every knot,
+    velocity is zero at both ends, acceleration is continuous. Used where the timing is imposed
+    from outside (tracking a part on a moving belt), so the limits are checked, not planned:
+    see :func:`limit_ratios`.
+    """
+
+    t_knots: np.ndarray
+    q_knots: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t_knots[-1] - self.t_knots[0])
+
+    def _spline(self):
+        from scipy.interpolate import CubicSpline
+
+        zero = np.zeros(self.q_knots.shape[1])
+        return CubicSpline(self.t_knots - self.t_knots[0], self.q_knots, bc_type=((1, zero), (1, zero)))
+
+    def at(self, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        spline = self._spline()
+        t = np.clip(np.asarray(t, float), 0.0, self.duration_s)
+        return spline(t), spline(t, 1), spline(t, 2)
+
+    def sample(self, dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(t, q, qd, qdd) every ``dt_s``, ending exactly at the duration."""
+        n = max(1, math.ceil(self.duration_s / dt_s - 1e-9))
+        t = np.minimum(np.arange(n + 1) * dt_s, self.duration_s)
+        return (t, *self.at(t))
+
+
+def limit_ratios(motion, v_max, a_max, dt_s: float) -> tuple[float, float]:
+    """Peak |velocity| / limit and |acceleration| / limit over all joints and samples of ``motion``.
+
+    Both at most 1 means the motion is within the limits at every sample (every ``dt_s``).
+    """
+    _, _, qd, qdd = motion.sample(dt_s)
+    return (float(np.max(np.abs(qd) / np.asarray(v_max, float))),
+            float(np.max(np.abs(qdd) / np.asarray(a_max, float))))

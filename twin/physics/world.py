@@ -12,7 +12,7 @@ import difflib
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import SimulationError, UsageError
 from ._bullet import DATA_PATH, DIRECT, GEOM_BOX, GUI, BodyState, BulletClient, euler_to_quat
@@ -53,6 +53,7 @@ class World:
         c.setAdditionalSearchPath(DATA_PATH)
         self._bodies: dict[str, int] = {}
         self._steps = 0
+        self._hooks: list[Callable[[float], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -160,12 +161,22 @@ class World:
 
     # -- time --------------------------------------------------------------------------------
 
+    def add_step_hook(self, hook: Callable[[float], None]) -> None:
+        """Call ``hook(dt_s)`` before every physics step (e.g. a belt moving the parts it carries)."""
+        self._hooks.append(hook)
+
+    def remove_step_hook(self, hook: Callable[[float], None]) -> None:
+        self._hooks.remove(hook)
+
     def step(self, n: int = 1) -> float:
-        """Advance ``n`` physics steps; return the world time (s)."""
+        """Advance ``n`` physics steps (step hooks run before each); return the world time (s)."""
         c = self.client
+        hooks, dt = self._hooks, self.dt_s
         for _ in range(int(n)):
+            for hook in hooks:
+                hook(dt)
             c.stepSimulation()
-        self._steps += int(n)
+            self._steps += 1
         return self.time_s
 
     @property

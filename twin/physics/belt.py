@@ -1,0 +1,148 @@
+"""A conveyor belt in a World that carries the parts lying on it at its speed.
+
+A belt is a static frame whose top face is the belt surface. Bullet has no moving-surface
+contact, so the parts a belt carries are moved kinematically before every physics step: a
+part's position along the belt is ``s``, advanced by ``speed * dt``, and its body is placed at
+``start + s * direction + lateral * side`` resting on the surface, with the belt's velocity set on
+it (so contacts and grippers see a moving part, not a teleporting one). This is the same closed-form
+motion the line core uses, so a part can be handed between the core and the world without a jump.
+A part the belt no longer carries (a gripper took it) is left to physics. A part reaching the end
+of the belt stops there, against the end stop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UsageError
+from ._bullet import euler_to_quat
+from .world import World
+
+__all__ = ["Belt", "BELT_THICKNESS_M"]
+
+BELT_THICKNESS_M = 0.05
+_BELT_RGBA = (0.20, 0.22, 0.25, 1.0)
+
+
+@dataclass
+class _Carried:
+    s_m: float  # position of the part's centre along the belt
+    lateral_m: float  # offset across the belt (left of the direction of travel is positive)
+    yaw_rad: float  # yaw relative to the direction of travel
+    half_height_m: float
+    half_length_m: float  # half the part's extent along the belt, for the end stop
+
+
+class Belt:
+    """A straight conveyor from ``start_xyz_m`` to ``end_xyz_m`` (points on the belt surface).
+
+    Args:
+        world: the World it is built in (the belt registers a step hook on it).
+        name: body name of the frame.
+        width_m: belt width.
+        speed_mps: belt speed (>= 0), from start to end.
+    """
+
+    def __init__(self, world: World, name: str, start_xyz_m, end_xyz_m, width_m: float, speed_mps: float) -> None:
+        start = np.asarray(start_xyz_m, float)
+        end = np.asarray(end_xyz_m, float)
+        axis = end - start
+        self.length_m = float(np.linalg.norm(axis))
+        if not self.length_m > 0:
+            raise UsageError(f"belt {name!r}: start and end are the same point")
+        if not (math.isfinite(speed_mps) and speed_mps >= 0):
+            raise UsageError(f"belt {name!r}: speed_mps must be >= 0, got {speed_mps}")
+        self.world = world
+        self.name = name
+        self.start = start
+        self.direction = axis / self.length_m
+        self.width_m = float(width_m)
+        self.speed_mps = float(speed_mps)
+        self.yaw_rad = math.atan2(self.direction[1], self.direction[0])
+        self.pitch_rad = -math.asin(max(-1.0, min(1.0, float(self.direction[2]))))
+        # unit vector across the belt (left of travel) and the belt's surface normal
+        self.side = np.array([-math.sin(self.yaw_rad), math.cos(self.yaw_rad), 0.0])
+        self.normal = np.cross(self.direction, self.side)
+        centre = 0.5 * (start + end) - 0.5 * BELT_THICKNESS_M * self.normal
+        self.quat = euler_to_quat(0.0, self.pitch_rad, self.yaw_rad)
+        world.add_box(name, (0.5 * self.length_m, 0.5 * self.width_m, 0.5 * BELT_THICKNESS_M),
+                      tuple(centre), yaw_rad=self.yaw_rad, rgba=_BELT_RGBA)
+        if self.pitch_rad:
+            world.set_pose(name, tuple(centre), self.quat)
+        self._carried: dict[str, _Carried] = {}
+        world.add_step_hook(self._advance)
+
+    # -- geometry ----------------------------------------------------------------------------
+
+    def point(self, s_m: float, lateral_m: float = 0.0, height_m: float = 0.0) -> np.ndarray:
+        """World point at ``s_m`` along the belt, ``lateral_m`` across it, ``height_m`` above it."""
+        return self.start + s_m * self.direction + lateral_m * self.side + height_m * self.normal
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def carry(self, part: str, s_m: float, *, lateral_m: float = 0.0, yaw_rad: float = 0.0) -> None:
+        """Put body ``part`` on the belt at ``s_m`` and carry it from now on.
+
+        The part's size is read from its collision bounds (at yaw 0 relative to the belt).
+        """
+        c = self.world.client
+        body = self.world.body(part)
+        c.resetBasePositionAndOrientation(body, [0, 0, 0], [0, 0, 0, 1])
+        lo, hi = (np.array(v) for v in c.getAABB(body))
+        half = 0.5 * (hi - lo)
+        extent = abs(math.cos(yaw_rad)) * half[0] + abs(math.sin(yaw_rad)) * half[1]
+        if abs(lateral_m) + 1e-9 > 0.5 * self.width_m:
+            raise UsageError(f"belt {self.name!r}: lateral offset {lateral_m} m is off a belt "
+                             f"{self.width_m} m wide")
+        self._carried[part] = _Carried(float(s_m), float(lateral_m), float(yaw_rad), float(half[2]), float(extent))
+        self._place(part, self._carried[part])
+
+    def release(self, part: str) -> None:
+        """Stop carrying ``part`` (a gripper has it, or it fell off); physics takes over."""
+        self._carried.pop(part, None)
+
+    def carries(self, part: str) -> bool:
+        return part in self._carried
+
+    def parts(self) -> list[str]:
+        """Names of the parts on the belt, in the order they were put on."""
+        return list(self._carried)
+
+    def s(self, part: str) -> float:
+        """Position of ``part``'s centre along the belt (m)."""
+        return self._carried[part].s_m
+
+    def end_s(self, part: str) -> float:
+        """Where ``part`` stops at the end of the belt (its centre, against the end stop)."""
+        return self.length_m - self._carried[part].half_length_m
+
+    def lateral(self, part: str) -> float:
+        return self._carried[part].lateral_m
+
+    def part_yaw_rad(self, part: str) -> float:
+        """World yaw of ``part`` (belt yaw + the part's yaw on the belt)."""
+        return self.yaw_rad + self._carried[part].yaw_rad
+
+    def top(self, part: str, s_m: float | None = None) -> np.ndarray:
+        """Centre of ``part``'s top face, now or when it is at ``s_m``."""
+        k = self._carried[part]
+        return self.point(k.s_m if s_m is None else s_m, k.lateral_m, 2.0 * k.half_height_m)
+
+    def _place(self, part: str, k: _Carried) -> None:
+        xyz = self.point(k.s_m, k.lateral_m, k.half_height_m)
+        quat = euler_to_quat(0.0, self.pitch_rad, self.yaw_rad + k.yaw_rad)
+        c = self.world.client
+        body = self.world.body(part)
+        c.resetBasePositionAndOrientation(body, xyz.tolist(), list(quat))
+        moving = k.s_m < self.length_m - k.half_length_m
+        c.resetBaseVelocity(body, (self.speed_mps * self.direction if moving else np.zeros(3)).tolist(), [0, 0, 0])
+
+    def _advance(self, dt_s: float) -> None:
+        # place each part where it is, moving at the belt's speed; the physics step then carries it
+        # to where ``s`` says it is after the step
+        for part, k in self._carried.items():
+            self._place(part, k)
+            k.s_m = min(k.s_m + self.speed_mps * dt_s, max(k.s_m, self.length_m - k.half_length_m))

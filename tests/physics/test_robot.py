@@ -24,7 +24,8 @@ def world():
 def test_limits_come_from_the_urdf(world, urdf):
     """Movable joints and their position and velocity limits are read from the URDF."""
     robot = Robot(world, "cell/arm", urdf)
-    assert robot.dof == 7 if "panda" not in urdf else robot.dof == 9  # panda: 7 arm + 2 fingers
+    assert robot.dof == 7  # the panda's two finger joints belong to its hand, not the arm
+    assert len(robot.finger_joints) == (2 if "panda" in urdf else 0)
     assert np.all(robot.limits.upper > robot.limits.lower)
     assert np.all(robot.limits.velocity > 0) and np.all(robot.limits.acceleration > 0)
     if "panda" in urdf:

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import SimulationError
 from ._bullet import euler_to_quat
 from .belt import Belt
+from .fingers import TwoFingerGripper
 from .gripper import SuctionGripper
 from .robot import Robot
 from .trajectory import SplineMotion, limit_ratios
@@ -39,14 +40,16 @@ class PickPlace:
             over the top when the direct joint motion would not (``Robot.plan_clear``).
     """
 
-    def __init__(self, robot: Robot, gripper: SuctionGripper, approach_m: float = 0.15,
+    def __init__(self, robot: Robot, gripper: SuctionGripper | TwoFingerGripper, approach_m: float = 0.15,
                  descent_steps: int = 10, clearance_m: float = 0.02) -> None:
         self.robot = robot
         self.clearance_m = float(clearance_m)
         self.gripper = gripper
         self.approach_m = float(approach_m)
         self.descent_steps = int(descent_steps)
-        self.tool_offset_m = self._measure_tool_offset()
+        # suction: the link frame stops above the part's top face; fingers: below it, between them
+        self.tool_offset_m = (-gripper.grip_depth_m if isinstance(gripper, TwoFingerGripper)
+                              else self._measure_tool_offset())
         self._held_half_height = 0.0
 
     def _measure_tool_offset(self) -> float:
@@ -105,7 +108,8 @@ class PickPlace:
         """Pick a resting part by the centre of its top face; return the duration (s)."""
         up = np.array([0.0, 0.0, self.approach_m])
         pick = np.asarray(part_top_xyz, float) + self._tool()
-        q_pick = tool_down_quat(self.robot, part_yaw_rad)
+        yaw = self.gripper.tool_yaw(part, part_yaw_rad) if hasattr(self.gripper, "tool_yaw") else part_yaw_rad
+        q_pick = tool_down_quat(self.robot, yaw)
         try:
             t = self._transfer_to(pick + up, q_pick)
             t += self._line(pick + up, pick, q_pick)
@@ -162,6 +166,9 @@ class PickPlace:
             SimulationError: the part is out of reach, or the belt is too fast for the arm.
         """
         robot, world = self.robot, self.robot.world
+        if isinstance(self.gripper, TwoFingerGripper):
+            raise SimulationError(f"{robot.name}: picking from a moving belt needs a suction gripper "
+                                  "(fingers close while the arm holds still)")
         v, dt = belt.speed_mps, world.dt_s
         # a suction cup grips at any yaw: turn the tool the least (the part's yaw modulo a half turn)
         relative = (belt.part_yaw_rad(part) - belt.yaw_rad + 0.5 * math.pi) % math.pi - 0.5 * math.pi
@@ -272,9 +279,10 @@ class PickPlace:
     # -- helpers -----------------------------------------------------------------------------
 
     def _tool(self) -> np.ndarray:
-        # targets are for the link frame: the tool face touches the surface (1 mm inside the
+        # targets are for the link frame: the suction cup touches the surface (1 mm inside the
         # contact tolerance so that the cup registers contact without pressing into the part)
-        return np.array([0.0, 0.0, self.tool_offset_m + 0.001])
+        return np.array([0.0, 0.0, self.tool_offset_m + (0.0 if isinstance(self.gripper, TwoFingerGripper)
+                                                         else 0.001)])
 
     def _grip(self, part: str) -> None:
         self.gripper.attach(part)

@@ -88,12 +88,21 @@ class Robot:
         c = world.client
         self.body = world.add_urdf(name, urdf, tuple(base_xyz_m), euler_to_quat(0.0, 0.0, base_yaw_rad))
         self._joints: list[int] = []
+        #: joints of a hand (named "...finger..."): driven by a gripper, not planned with the arm
+        self.finger_joints: list[int] = []
+        self._finger_limits: list[tuple[float, float]] = []
         names, lower, upper, velocity, effort = [], [], [], [], []
         link_index = {}
         for j in range(c.getNumJoints(self.body)):
             info = c.getJointInfo(self.body, j)
             link_index[info[12].decode()] = j
-            if info[2] in _MOVABLE and info[1].decode() and info[9] > info[8]:
+            if info[2] in _MOVABLE and "finger" in info[1].decode().lower():
+                self.finger_joints.append(j)
+                self._finger_limits.append((info[8], info[9]))
+            elif info[2] in _MOVABLE and info[1].decode() and info[9] > info[8]:
+                if self.finger_joints:
+                    raise SceneError(f"robot {name!r}: arm joint {info[1].decode()!r} comes after the finger "
+                                     "joints in the URDF; twin expects the hand at the end of the chain")
                 self._joints.append(j)
                 names.append(info[1].decode())
                 lower.append(info[8])
@@ -129,11 +138,12 @@ class Robot:
 
     # -- state and kinematics ----------------------------------------------------------------
 
-    def set_joints(self, q) -> None:
-        """Place the arm at joint positions ``q`` (kinematically)."""
+    def set_joints(self, q, qd=None) -> None:
+        """Place the arm at joint positions ``q`` (kinematically), moving at ``qd`` (default: at rest)."""
         c = self.world.client
-        for j, v in zip(self._joints, np.asarray(q, float), strict=True):
-            c.resetJointState(self.body, j, float(v))
+        qd = np.zeros(self.dof) if qd is None else np.asarray(qd, float)
+        for j, v, w in zip(self._joints, np.asarray(q, float), qd, strict=True):
+            c.resetJointState(self.body, j, float(v), float(w))
 
     def joints(self) -> np.ndarray:
         """Current joint positions."""
@@ -170,11 +180,9 @@ class Robot:
                 self.set_joints(seed)
                 q = seed
                 for refine in range(20):  # IK again from the pose the previous solution reached
-                    kwargs = dict(lowerLimits=list(lower), upperLimits=list(upper),
-                                  jointRanges=list(upper - lower),
-                                  # pulled towards the ready pose first (the arm configuration),
-                                  # then towards the last solution (convergence)
-                                  restPoses=list(self.home_q if refine < 3 else q),
+                    # pulled towards the ready pose first (the arm configuration), then towards
+                    # the last solution (convergence)
+                    kwargs = dict(self._nullspace(self.home_q if refine < 3 else q),
                                   maxNumIterations=200, residualThreshold=1e-6)
                     if quat_xyzw is not None:
                         kwargs["targetOrientation"] = list(quat_xyzw)
@@ -217,8 +225,7 @@ class Robot:
                 # plain damped least squares from the seed: the smallest joint change that reaches
                 # the target, so neighbouring points of a path get neighbouring solutions; null-space
                 # IK (joint limits, rest pose = seed) only if that stalls
-                limits = dict(lowerLimits=list(lower), upperLimits=list(upper),
-                              jointRanges=list(upper - lower), restPoses=list(q)) if i >= 5 else {}
+                limits = self._nullspace(q) if i >= 5 else {}
                 sol = c.calculateInverseKinematics(
                     self.body, self.ee, list(target), targetOrientation=list(quat_xyzw),
                     maxNumIterations=200, residualThreshold=1e-7, **limits)
@@ -235,6 +242,17 @@ class Robot:
                 f"(misses it by {1000 * result.position_error_m:.1f} mm, "
                 f"{math.degrees(result.orientation_error_rad):.1f} deg)")
         return result
+
+    def _nullspace(self, rest) -> dict:
+        """Null-space IK arguments: PyBullet wants one entry per movable joint, fingers included."""
+        c = self.world.client
+        f_lo = [lo for lo, _ in self._finger_limits]
+        f_hi = [hi for _, hi in self._finger_limits]
+        f_now = [c.getJointState(self.body, j)[0] for j in self.finger_joints]
+        lower, upper = list(self.limits.lower) + f_lo, list(self.limits.upper) + f_hi
+        return dict(lowerLimits=lower, upperLimits=upper,
+                    jointRanges=[max(hi - lo, 1e-6) for lo, hi in zip(lower, upper, strict=True)],
+                    restPoses=list(rest) + f_now)
 
     def _error(self, q, target, quat_xyzw) -> IKResult:
         xyz, quat = self.fk()
@@ -373,7 +391,7 @@ class Robot:
         if self.command_log is not None:
             self.command_log.extend(np.array(q, float))
         for row, vel in zip(q, qd, strict=True):
-            self.set_joints(row)
+            self.set_joints(row, vel)  # moving links: contacts and friction see the motion
             c.setJointMotorControlArray(self.body, self._joints, c.POSITION_CONTROL,
                                         targetPositions=list(row), targetVelocities=list(vel),
                                         forces=list(self._effort))

@@ -143,7 +143,7 @@ def test_trace_parquet(tmp_path):
     r = twin_cmd("run", str(SMT), "--until", "1h", "--out", str(tmp_path), "--trace-format", "parquet")
     assert r.returncode == 0, r.stderr
     table = pq.read_table(tmp_path / "trace.parquet")
-    assert table.column_names == ["t_s", "part_id", "part_type", "event", "element", "server"]
+    assert table.column_names == ["t_s", "part_id", "part_type", "event", "element", "server", "detail"]
     events = set(table.column("event").to_pylist())
     assert {"created", "enter", "leave", "process_start", "process_end", "exit"} <= events
 

@@ -18,7 +18,7 @@ from .core import layout as L
 from .core.deadlock import find_deadlock
 from .core.engine import Engine
 from .core.kpi import accumulators, compute_kpis
-from .core.trace import part_summary, trace_columns, write_table, write_trace
+from .core.trace import merge_rows, part_summary, trace_columns, write_table, write_trace
 from .errors import DeadlockError, UsageError
 from .scene.durations import parse_duration_s
 from .scene.models import Scene
@@ -55,6 +55,11 @@ class Twin:
         if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
             raise UsageError(f"warmup_s must be >= 0, got {self.warmup_s}")
         self.engine = Engine(scene, self.seed, trace=trace)
+        self.logistics = None
+        if scene.transports or scene.storages:
+            from .logistics import Logistics
+
+            self.logistics = Logistics(scene, self.engine, self.seed)
         self.world = None
         self.scene_world = None
         if physics or gui:
@@ -80,9 +85,27 @@ class Twin:
 
     def _advance(self, t_end: float) -> None:
         if self._baseline is None and t_end >= self.warmup_s:
-            self.engine.advance_to(self.warmup_s)
+            self._advance_core(self.warmup_s)
             self._baseline = accumulators(self.engine.params, self.engine.state)
-        self.engine.advance_to(t_end)
+        self._advance_core(t_end)
+
+    def _advance_core(self, t_end: float) -> None:
+        """Advance the core, and the fleets and cranes with it, event by event in time order."""
+        if self.logistics is None:
+            self.engine.advance_to(t_end)
+            return
+        engine, logistics = self.engine, self.logistics
+        while True:
+            t_next = min(t_end, logistics.next_time())
+            started = engine.advance_to(t_next)
+            if started:  # stopped early: parts entered transports or storages at engine.t
+                logistics.request(started, engine.t)
+                continue
+            done = logistics.advance(t_next)
+            for server in done:
+                engine.complete_external(server, t_next)
+            if not done and t_next >= t_end:
+                return
 
     def step(self, dt_s: float | None = None) -> float:
         """Advance one control step (``control_step_s``, or ``dt_s``); return the new time."""
@@ -104,6 +127,8 @@ class Twin:
         if self.world is not None:
             # phase order: core kernels -> physics substeps (bridge and sensors join here later)
             self.scene_world.sync()
+            if self.logistics is not None:
+                self.logistics.sync_world(self.world, self.time_s)
             self.world.step(max(1, round((self.time_s - before) * self.world.physics_hz)))
         return self.time_s
 
@@ -153,11 +178,21 @@ class Twin:
             raise UsageError(f"no KPIs yet: the run ({self.time_s:g} s) has not passed the warm-up "
                              f"({self.warmup_s:g} s)")
         e = self.engine
-        return compute_kpis(e.params, e.state, e.names, self._baseline, self.warmup_s)
+        out = compute_kpis(e.params, e.state, e.names, self._baseline, self.warmup_s)
+        if self.logistics is not None:
+            out.update(self.logistics.kpis(self.time_s))
+        return out
 
     def trace(self) -> dict[str, np.ndarray]:
-        """The per-part trace so far, as columns (see :mod:`twin.core.trace`)."""
-        return trace_columns(self.engine.state, self.engine.names)
+        """The per-part trace so far, as columns (see :mod:`twin.core.trace`).
+
+        With transports or storages, their events (``agv_loaded``, ``agv_unloaded``,
+        ``agv_breakdown``, ``agv_repaired``, ``stored``, ``retrieved``) are merged in, in time order.
+        """
+        columns = trace_columns(self.engine.state, self.engine.names)
+        if self.logistics is not None and self.engine.state.trace_on[0]:
+            columns = merge_rows(columns, self.logistics.trace_rows(), self.engine.names)
+        return columns
 
     def write_trace(self, path: str | Path) -> Path:
         """Write the trace to CSV, or Parquet when ``path`` ends in ``.parquet``."""
@@ -175,12 +210,19 @@ class Twin:
 
     def get_state(self) -> dict:
         """A complete snapshot: restoring it with :meth:`set_state` continues identically."""
+        self._no_logistics("get_state")
         return {"engine": self.engine.get_state(), "steps": self._steps,
                 "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()}}
 
     def set_state(self, snapshot: dict) -> None:
         """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
+        self._no_logistics("set_state")
         self.engine.set_state(snapshot["engine"])
         self._steps = int(snapshot["steps"])
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
+
+    def _no_logistics(self, what: str) -> None:
+        if self.logistics is not None:
+            raise UsageError(f"{what}: snapshots of scenes with transports or storages are not supported yet "
+                             "(the AGV fleets and cranes are not part of the snapshot)")

@@ -7,7 +7,7 @@ from .structs import PARAMS_TYPE, STATE_TYPE, data_ptr
 
 
 @njit(cache=True)
-def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_srv, slot_fail, slot_cal, n_slots, node_kind, node_out, node_cap, node_prio, pred_off, pred_len, pred_idx, node_q_off, dist_kind, dist_a, dist_b, dist_c, dist_shift, dist_off, dist_len, emp_values, node_rng, node_rng2, fail_rng, type_length_m, src_mode, src_iat, src_drop, src_max, src_start_s, mix_off, mix_len, mix_type, mix_cum, sched_off, sched_len, sched_t, sched_cum, sched_type, cv_length_m, cv_speed_mps, cv_spacing_m, eye_node, eye_at_m, cv_eye_off, cv_eye_len, st_srv_off, srv_node, st_ptime, st_ideal_s, st_setup, st_scrap, st_defect, st_inspect, st_detect, st_false_reject, st_fail_off, st_fail_len, fail_node, fail_ttf, fail_ttr, fail_operating, dv_rule, dv_out_off, dv_out_len, dv_out, dv_type_target, dv_pass, dv_fail, node_cal, cal_period_s, cal_b_off, cal_b_len, cal_b_t, cal_b_on, cal_nodes_off, cal_nodes_len, cal_nodes, sink_reject):
+def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_srv, slot_fail, slot_cal, n_slots, node_kind, node_out, node_cap, node_prio, pred_off, pred_len, pred_idx, node_q_off, dist_kind, dist_a, dist_b, dist_c, dist_shift, dist_off, dist_len, emp_values, node_rng, node_rng2, fail_rng, type_length_m, src_mode, src_iat, src_drop, src_max, src_start_s, mix_off, mix_len, mix_type, mix_cum, sched_off, sched_len, sched_t, sched_cum, sched_type, cv_length_m, cv_speed_mps, cv_spacing_m, eye_node, eye_at_m, cv_eye_off, cv_eye_len, st_srv_off, srv_node, st_ptime, st_ideal_s, st_setup, st_scrap, st_defect, st_inspect, st_detect, st_false_reject, st_drop, st_external, st_fail_off, st_fail_len, fail_node, fail_ttf, fail_ttr, fail_operating, dv_rule, dv_out_off, dv_out_len, dv_out, dv_type_target, dv_pass, dv_fail, node_cal, cal_period_s, cal_b_off, cal_b_len, cal_b_t, cal_b_on, cal_nodes_off, cal_nodes_len, cal_nodes, sink_reject):
     s = structref.new(PARAMS_TYPE)
     s.n_nodes = n_nodes
     s.n_types = n_types
@@ -71,6 +71,8 @@ def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_
     s.st_inspect = data_ptr(st_inspect)
     s.st_detect = data_ptr(st_detect)
     s.st_false_reject = data_ptr(st_false_reject)
+    s.st_drop = data_ptr(st_drop)
+    s.st_external = data_ptr(st_external)
     s.st_fail_off = data_ptr(st_fail_off)
     s.st_fail_len = data_ptr(st_fail_len)
     s.fail_node = data_ptr(fail_node)
@@ -98,7 +100,7 @@ def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_
 
 
 @njit(cache=True)
-def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_state, n_events, last_move_t, wl, wl_in, wl_head, wl_len, scratch, part_uid, part_type, part_node, part_srv, part_t_release, part_t_enter, part_defect, part_insp, part_c, free_stack, free_top, node_count, node_area, node_since, node_max, node_blocked_since, node_blocked_acc, qbuf, q_head, wip, wip_area, wip_since, src_held, src_created, src_released, src_dropped, src_off, src_started, src_sched_next, src_sched_fired, src_sched_rel, cv_d0, cv_t0, cv_v, cv_head_ready, cv_last_c, st_down, st_off, st_op, st_busy, st_idle, st_blocked, st_processed, st_scrapped, st_ideal_done, st_insp_fail, st_defects, st_fail_count, st_op_acc, st_op_since, st_active, st_active_since, st_ap_sum, st_ap_count, srv_state, srv_part, srv_paused, srv_remaining, srv_done_t, srv_last_type, srv_eff, srv_since, srv_acc, fl_down, fl_due_op, dv_rr, cal_on, sink_count, sink_defective, sink_failed, lt_t, lt_value, lt_type, lt_sink, lt_n, trace_on, tr_t, tr_uid, tr_event, tr_node, tr_aux, tr_n):
+def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_state, n_events, last_move_t, wl, wl_in, wl_head, wl_len, scratch, part_uid, part_type, part_node, part_srv, part_t_release, part_t_enter, part_defect, part_insp, part_c, free_stack, free_top, node_count, node_area, node_since, node_max, node_blocked_since, node_blocked_acc, qbuf, q_head, wip, wip_area, wip_since, src_held, src_created, src_released, src_dropped, src_off, src_started, src_sched_next, src_sched_fired, src_sched_rel, cv_d0, cv_t0, cv_v, cv_head_ready, cv_last_c, st_down, st_off, st_op, st_busy, st_idle, st_blocked, st_processed, st_scrapped, st_ideal_done, st_insp_fail, st_defects, st_fail_count, st_drops, st_op_acc, st_op_since, st_active, st_active_since, st_ap_sum, st_ap_count, srv_state, srv_part, srv_paused, srv_remaining, srv_done_t, srv_last_type, srv_eff, srv_since, srv_acc, ext_q, ext_n, fl_count, fl_down, fl_due_op, dv_rr, cal_on, sink_count, sink_defective, sink_failed, lt_t, lt_value, lt_type, lt_sink, lt_n, trace_on, tr_t, tr_uid, tr_event, tr_node, tr_aux, tr_n):
     s = structref.new(STATE_TYPE)
     s.t = data_ptr(t)
     s.heap = data_ptr(heap)
@@ -164,6 +166,7 @@ def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_
     s.st_insp_fail = data_ptr(st_insp_fail)
     s.st_defects = data_ptr(st_defects)
     s.st_fail_count = data_ptr(st_fail_count)
+    s.st_drops = data_ptr(st_drops)
     s.st_op_acc = data_ptr(st_op_acc)
     s.st_op_since = data_ptr(st_op_since)
     s.st_active = data_ptr(st_active)
@@ -179,6 +182,9 @@ def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_
     s.srv_eff = data_ptr(srv_eff)
     s.srv_since = data_ptr(srv_since)
     s.srv_acc = data_ptr(srv_acc)
+    s.ext_q = data_ptr(ext_q)
+    s.ext_n = data_ptr(ext_n)
+    s.fl_count = data_ptr(fl_count)
     s.fl_down = data_ptr(fl_down)
     s.fl_due_op = data_ptr(fl_due_op)
     s.dv_rr = data_ptr(dv_rr)

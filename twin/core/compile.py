@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scene.durations import parse_clock_s
-from ..scene.models import Distribution, Scene
+from ..scene.models import Distribution, Scene, Station
 from . import layout as L
 from .heap import new_heap
 from .rng import DIST_KIND, stream_seed
@@ -21,7 +21,9 @@ __all__ = ["Names", "compile_scene", "initial_state", "storage_targets"]
 
 _KIND_OF_SECTION = {"sources": L.KIND_SOURCE, "buffers": L.KIND_BUFFER, "conveyors": L.KIND_CONVEYOR,
                     "stations": L.KIND_STATION, "sinks": L.KIND_SINK, "diverters": L.KIND_DIVERTER,
-                    "merges": L.KIND_MERGE}
+                    "merges": L.KIND_MERGE,
+                    # externally timed stations: AGV transports and AS/RS storages (twin.transport)
+                    "transports": L.KIND_STATION, "storages": L.KIND_STATION}
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     st_ideal = np.zeros((n, nt))
     st_setup = np.full(n, -1, np.int32)
     st_scrap = np.zeros(n)
+    st_drop = np.zeros(n)
+    st_external = np.zeros(n, np.bool_)
     st_defect = np.zeros(n)
     st_inspect = np.zeros(n, np.bool_)
     st_detect = np.zeros(n)
@@ -227,11 +231,17 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
                 eye_names.append(f"{name}/{eye.name}")
         elif kind == L.KIND_STATION:
             node_cap[i] = el.capacity
-            node_cal[i] = cal_idx[el.calendar] if el.calendar else -1
             st_srv_off[i] = len(srv_node)
             for k in range(el.capacity):
                 srv_node.append(i)
                 srv_names.append(name if el.capacity == 1 else f"{name}[{k}]")
+            if not isinstance(el, Station):  # a transport or storage: timed by twin.transport
+                st_external[i] = True
+                st_fail_off[i], st_fail_len[i] = len(fail_node), 0
+                for t in range(nt):
+                    st_ptime[i, t] = dists.add(Distribution(dist="constant", value=0.0))
+                continue
+            node_cal[i] = cal_idx[el.calendar] if el.calendar else -1
             for t, tname in enumerate(types):
                 d = el.process_time_by_type.get(tname, el.process_time)
                 st_ptime[i, t] = dists.add(d, shift=el.robot_cycle_s)
@@ -239,12 +249,14 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
             if el.setup_time is not None:
                 st_setup[i] = dists.add(el.setup_time)
             st_scrap[i], st_defect[i] = el.scrap_prob, el.defect_prob
+            st_drop[i] = el.gripper_drop_prob
             if el.inspection is not None:
                 st_inspect[i] = True
                 st_detect[i] = el.inspection.detect_prob
                 st_false[i] = el.inspection.false_reject_prob
-            st_fail_off[i], st_fail_len[i] = len(fail_node), len(el.failures)
-            for f in el.failures:
+            failures = el.all_failures
+            st_fail_off[i], st_fail_len[i] = len(fail_node), len(failures)
+            for f in failures:
                 fail_node.append(i)
                 fail_ttf.append(dists.add(f.ttf()))
                 fail_ttr.append(dists.add(f.ttr()))
@@ -334,7 +346,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         eye_node=arr(eye_node, np.int32), eye_at_m=arr(eye_at, np.float64),
         cv_eye_off=cv_eye_off, cv_eye_len=cv_eye_len,
         st_srv_off=st_srv_off, srv_node=arr(srv_node, np.int32), st_ptime=st_ptime, st_ideal_s=st_ideal,
-        st_setup=st_setup, st_scrap=st_scrap, st_defect=st_defect, st_inspect=st_inspect,
+        st_setup=st_setup, st_scrap=st_scrap, st_drop=st_drop, st_external=st_external, st_defect=st_defect, st_inspect=st_inspect,
         st_detect=st_detect, st_false_reject=st_false, st_fail_off=st_fail_off, st_fail_len=st_fail_len,
         fail_node=arr(fail_node, np.int32), fail_ttf=arr(fail_ttf, np.int32), fail_ttr=arr(fail_ttr, np.int32),
         fail_operating=arr(fail_op, np.bool_),
@@ -419,6 +431,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         st_blocked=np.zeros(n, np.int64), st_processed=np.zeros((n, nt), np.int64),
         st_scrapped=np.zeros(n, np.int64), st_ideal_done=np.zeros(n), st_insp_fail=np.zeros(n, np.int64),
         st_defects=np.zeros(n, np.int64), st_fail_count=np.zeros(n, np.int64),
+        st_drops=np.zeros(n, np.int64),
         st_op_acc=np.zeros(n), st_op_since=np.zeros(n), st_active=np.zeros(n, np.bool_), st_active_since=np.zeros(n), st_ap_sum=np.zeros(n),
         st_ap_count=np.zeros(n, np.int64),
         srv_state=np.zeros(max(n_srv, 1), np.int32), srv_part=np.full(max(n_srv, 1), -1, np.int32),
@@ -426,6 +439,8 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         srv_done_t=np.zeros(max(n_srv, 1)), srv_last_type=np.full(max(n_srv, 1), -1, np.int32),
         srv_eff=np.zeros(max(n_srv, 1), np.int32), srv_since=np.zeros(max(n_srv, 1)),
         srv_acc=np.zeros((max(n_srv, 1), 6)),
+        ext_q=np.zeros(max(n_srv, 1), np.int32), ext_n=np.zeros(1, np.int64),
+        fl_count=np.zeros(max(n_fail, 1), np.int64),
         fl_down=np.zeros(max(n_fail, 1), np.bool_), fl_due_op=np.zeros(max(n_fail, 1)),
         dv_rr=np.zeros(n, np.int64), cal_on=np.ones(max(n_cal, 1), np.bool_),
         sink_count=np.zeros((n, nt), np.int64), sink_defective=np.zeros(n, np.int64), sink_failed=np.zeros(n, np.int64),

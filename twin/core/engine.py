@@ -15,7 +15,14 @@ from ..errors import SimulationError
 from ..scene.models import Scene
 from . import layout as L
 from .compile import compile_scene, initial_state
-from .events import conveyor_positions, init_kernel, photo_eye_scan, run_until, set_conveyor_speed
+from .events import (
+    complete_external,
+    conveyor_positions,
+    init_kernel,
+    photo_eye_scan,
+    run_until,
+    set_conveyor_speed,
+)
 from .structs import to_struct_params, to_struct_state
 
 __all__ = ["Engine"]
@@ -41,6 +48,7 @@ class Engine:
         self.seed = int(seed)
         self.params, self.names, seeds = compile_scene(scene, self.seed)
         self._p = to_struct_params(self.params)
+        self._pending_external: list[int] = []
         self._set(initial_state(self.params, seeds, trace, log_capacity, log_capacity))
         # room an event handler needs before its cascade (which pauses itself when a log fills up)
         self._trace_margin = 64
@@ -61,21 +69,45 @@ class Engine:
         """Simulated time (s)."""
         return float(self.state.t[0])
 
-    def advance_to(self, t_end: float) -> None:
-        """Process every event up to and including ``t_end`` and set the clock to it."""
+    def advance_to(self, t_end: float) -> list[int]:
+        """Process every event up to and including ``t_end`` and set the clock to it.
+
+        Returns the servers of externally timed stations (transports, storages) that started a
+        part, when there are any: the run then stops early, at the time they started, and waits
+        for :meth:`complete_external` for each before it is advanced again. Otherwise ``[]``.
+        """
         if not math.isfinite(t_end):
             raise SimulationError(f"cannot advance to a non-finite time ({t_end})")
-        self._run(float(t_end), 1 << 62)
+        if self._pending_external:
+            pending, self._pending_external = self._pending_external, []
+            return pending
+        return self._run(float(t_end), 1 << 62)
+
+    def complete_external(self, server: int, t: float) -> None:
+        """Externally timed ``server`` finishes its part at ``t`` (now or later)."""
+        if t < self.t:
+            raise SimulationError(f"completion at t={t} is in the past (now {self.t})")
+        complete_external(self._p, self._s, int(server), float(t))
+
+    def server_part_uid(self, server: int) -> int:
+        """Id of the part on ``server`` (-1 when it has none)."""
+        p = int(self.state.srv_part[server])
+        return int(self.state.part_uid[p]) if p >= 0 else -1
 
     def _finish_cascade(self) -> None:
         """Complete a transfer cascade that paused for log room, processing no new event."""
-        self._run(self.t, 0)
+        self._pending_external += self._run(self.t, 0)
 
-    def _run(self, t_end: float, max_events: int) -> None:
+    def _run(self, t_end: float, max_events: int) -> list[int]:
         while True:
             status = run_until(self._p, self._s, t_end, max_events, self._trace_margin, self._lt_margin)
             if status in (L.ST_DONE, L.ST_MAX_EVENTS):
-                return
+                return []
+            if status == L.ST_EXTERNAL:
+                n = int(self.state.ext_n[0])
+                requests = self.state.ext_q[:n].tolist()
+                self.state.ext_n[0] = 0
+                return requests
             if status in _GROWABLE:
                 self._grow(_GROWABLE[status])
             elif status == L.ST_ZENO:

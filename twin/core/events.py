@@ -24,6 +24,7 @@ from .flow import (
     operating_refresh,
     operating_time,
     pick_type,
+    request_external,
     ring_index,
     schedule_arrival,
     set_timer,
@@ -48,22 +49,26 @@ from .layout import (
     SRV_IDLE,
     SRV_SETUP,
     ST_DONE,
+    ST_EXTERNAL,
     ST_LEADTIME_FULL,
     ST_MAX_EVENTS,
     ST_TRACE_FULL,
     ST_ZENO,
     TR_DEFECT,
     TR_DROPPED,
+    TR_FAILURE,
+    TR_GRIPPER_DROP,
     TR_INSPECT_FAIL,
     TR_INSPECT_PASS,
     TR_PROCESS_END,
     TR_PROCESS_START,
+    TR_REPAIR,
     TR_SCRAPPED,
 )
 from .rng import next_u01
 from .views import view
 
-__all__ = ["init_kernel", "run_until", "set_conveyor_speed", "conveyor_positions"]
+__all__ = ["init_kernel", "run_until", "set_conveyor_speed", "conveyor_positions", "complete_external"]
 
 MAX_MOVES_PER_INSTANT = 10_000_000
 
@@ -207,7 +212,10 @@ def _on_server_timer(P, S, s, t):
     if S.srv_state[s] == SRV_SETUP:
         S.srv_state[s] = SRV_BUSY
         trace(S, TR_PROCESS_START, p, n, local, t)
-        set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n]))
+        if P.st_external[n]:
+            request_external(S, s)
+        else:
+            set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n]))
         server_refresh(P, S, s, t)
         return
     trace(S, TR_PROCESS_END, p, n, local, t)
@@ -215,9 +223,16 @@ def _on_server_timer(P, S, s, t):
     S.st_processed[n * P.n_types + pt] += 1
     S.st_ideal_done[n] += P.st_ideal_s[n * P.n_types + pt]
     q = P.node_rng2[n]
-    if P.st_scrap[n] > 0.0 and next_u01(S.rng_state, q) < P.st_scrap[n]:
-        S.st_scrapped[n] += 1
-        trace(S, TR_SCRAPPED, p, n, local, t)
+    scrap = P.st_scrap[n] > 0.0 and next_u01(S.rng_state, q) < P.st_scrap[n]
+    # a gripper drop is drawn only where one can happen, so other stations' streams are unchanged
+    dropped = not scrap and P.st_drop[n] > 0.0 and next_u01(S.rng_state, q) < P.st_drop[n]
+    if scrap or dropped:
+        if scrap:
+            S.st_scrapped[n] += 1
+            trace(S, TR_SCRAPPED, p, n, local, t)
+        else:
+            S.st_drops[n] += 1
+            trace(S, TR_GRIPPER_DROP, p, n, local, t)
         S.srv_state[s] = SRV_IDLE
         S.srv_part[s] = -1
         S.st_idle[n] += 1
@@ -262,6 +277,8 @@ def _on_failure_timer(P, S, f, t):
     if not S.fl_down[f]:
         S.fl_down[f] = True
         S.st_fail_count[n] += 1
+        S.fl_count[f] += 1
+        trace(S, TR_FAILURE, -1, n, f, t)
         S.st_down[n] += 1
         set_timer(S, slot, t + draw(P, S, P.fail_ttr[f], P.fail_rng[f]))
         if S.st_down[n] == 1:
@@ -269,6 +286,7 @@ def _on_failure_timer(P, S, f, t):
         return
     S.fl_down[f] = False
     S.st_down[n] -= 1
+    trace(S, TR_REPAIR, -1, n, f, t)
     ttf = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
     if P.fail_operating[f]:
         # operating time is frozen while down, so the clock restarts from the current value
@@ -295,6 +313,8 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         if S.wl_len[0] > 0:
             return _log_full_status(S)
     while True:
+        if S.ext_n[0] > 0:
+            return ST_EXTERNAL
         if S.trace_on[0] and S.tr_n[0] + trace_margin > S.tr_cap:
             return ST_TRACE_FULL
         if S.lt_n[0] + lt_margin > S.lt_cap:
@@ -330,6 +350,14 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             return ST_ZENO
         if S.wl_len[0] > 0:
             return _log_full_status(S)
+
+
+@njit(cache=True)
+def complete_external(params, state, s, t):
+    """Externally timed server ``s`` finishes its part at time ``t`` (>= now)."""
+    P = view(params)
+    S = view(state)
+    set_timer(S, P.slot_srv + s, t)
 
 
 @njit(cache=True)

@@ -284,15 +284,27 @@ def start_server(P, S, s, p, t):
         S.srv_state[s] = SRV_SETUP
         trace(S, TR_SETUP_START, p, n, s - P.st_srv_off[n], t)
     else:
-        dur = draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n])
         S.srv_state[s] = SRV_BUSY
         trace(S, TR_PROCESS_START, p, n, s - P.st_srv_off[n], t)
+        if P.st_external[n]:
+            request_external(S, s)
+            dur = -1.0
+        else:
+            dur = draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n])
     S.srv_last_type[s] = pt
     S.st_idle[n] -= 1
     S.st_busy[n] += 1
-    set_timer(S, P.slot_srv + s, t + dur)
+    if dur >= 0.0:
+        set_timer(S, P.slot_srv + s, t + dur)
     server_refresh(P, S, s, t)
     operating_refresh(P, S, n, t)
+
+
+@njit(cache=True)
+def request_external(S, s):
+    """Queue server ``s`` for an outside completion time; the kernel returns ST_EXTERNAL."""
+    S.ext_q[S.ext_n[0]] = s
+    S.ext_n[0] += 1
 
 
 @njit(cache=True)

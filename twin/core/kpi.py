@@ -6,7 +6,8 @@ Definitions (also in docs/kpis.md):
   off shift; they sum to 1.
 - OEE per station = availability x performance x quality, with planned time = server time not off
   shift; availability = (planned - down) / planned; performance = ideal processing time of the
-  parts processed / (planned - down); quality = (processed - scrapped - defects made here) / processed.
+  parts processed / (planned - down); quality = (processed - scrapped - gripper drops - defects made
+  here) / processed. Robot malfunctions are failures (mode `robot/<name>`), counted per mode too.
 - line OEE = good parts out x ideal line cycle time / window, where the ideal line cycle time is the
   largest ideal cycle time (mean process time for the actual part mix / capacity) over stations.
 - WIP: time-average number of parts released into the line and not yet out or scrapped.
@@ -26,6 +27,7 @@ __all__ = ["accumulators", "compute_kpis", "KPI_ACCUMULATORS"]
 #: State fields that accumulate over time; KPIs use (now - warm-up snapshot) of each.
 KPI_ACCUMULATORS = ("srv_acc", "node_area", "node_blocked_acc", "wip_area", "st_processed", "st_scrapped",
                     "st_ideal_done", "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
+                    "st_drops", "fl_count",
                     "sink_count", "sink_defective", "sink_failed", "src_released", "src_dropped", "lt_n")
 
 
@@ -70,7 +72,8 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
     failed_out = float(now["sink_failed"][out_sinks].sum()) if out_sinks else 0.0
     good_out = total_out - escaped - failed_out
     rejected = float(now["sink_count"][reject_sinks].sum()) if reject_sinks else 0.0
-    scrapped = float(now["st_scrapped"].sum())
+    drops = float(now["st_drops"].sum())
+    scrapped = float(now["st_scrapped"].sum()) + drops  # a part a gripper lost is scrap too
     released = float(now["src_released"].sum())
 
     # lead-time records made after the warm-up snapshot: exactly the exits counted in sink_count
@@ -83,7 +86,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
     stations = []
     ideal_ct_line = 0.0
     for n in range(p.n_nodes):
-        if kind[n] != L.KIND_STATION:
+        if kind[n] != L.KIND_STATION or p.st_external[n]:  # transports and storages: twin.logistics
             continue
         off, cap = int(p.st_srv_off[n]), int(p.node_cap[n])
         acc = now["srv_acc"][off:off + cap].sum(axis=0)
@@ -94,7 +97,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         run_time = planned - acc[L.SRV_DOWN]
         availability = run_time / planned if planned > 0 else float("nan")
         performance = now["st_ideal_done"][n] / run_time if run_time > 0 else float("nan")
-        bad = now["st_scrapped"][n] + now["st_defects"][n]
+        bad = now["st_scrapped"][n] + now["st_defects"][n] + now["st_drops"][n]
         quality = (processed - bad) / processed if processed > 0 else float("nan")
         ideal_ct = (now["st_ideal_done"][n] / processed if processed > 0
                     else float(p.st_ideal_s[n].mean())) / cap
@@ -105,7 +108,10 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
             **{f"{state}_frac": float(frac[i]) for i, state in enumerate(L.SRV_STATE_NAMES)},
             "processed": int(processed), "scrapped": int(now["st_scrapped"][n]),
             "defects_made": int(now["st_defects"][n]), "inspection_fails": int(now["st_insp_fail"][n]),
+            "gripper_drops": int(now["st_drops"][n]),
             "failures": int(now["st_fail_count"][n]),
+            "failures_by_mode": {names.failures[f][len(names.nodes[n]) + 1:]: int(now["fl_count"][f])
+                                 for f in range(int(p.st_fail_off[n]), int(p.st_fail_off[n] + p.st_fail_len[n]))},
             "availability": float(availability), "performance": float(performance), "quality": float(quality),
             "oee": float(availability * performance * quality),
             "mean_active_period_s": float(now["st_ap_sum"][n] / ap_count) if ap_count > 0 else 0.0,
@@ -135,7 +141,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
                        "per_part_type": {names.part_types[i]: int(c) for i, c in enumerate(out_count)},
                        "per_part_type_per_hour": {names.part_types[i]: float(c / hours) if window > 0 else
                                                   float("nan") for i, c in enumerate(out_count)}},
-        "good": int(good_out), "rejected": int(rejected), "scrapped": int(scrapped),
+        "good": int(good_out), "rejected": int(rejected), "scrapped": int(scrapped), "gripper_drops": int(drops),
         "escaped_defects": int(escaped), "released": int(released),
         "yield": good_out / left if left > 0 else float("nan"),
         "scrap_rate": scrapped / left if left > 0 else float("nan"),

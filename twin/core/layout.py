@@ -35,13 +35,19 @@ DV_BY_TYPE, DV_BY_INSPECTION, DV_ROUND_ROBIN, DV_SHORTEST_QUEUE = range(4)
 INSP_NONE, INSP_PASS, INSP_FAIL = range(3)
 
 # Trace record kinds (column ``event`` of the trace file).
+# Part events carry the part; station events (failure, repair) have part -1 and the failure mode
+# (global failure index) in ``aux``.
 TR_CREATED, TR_ENTER, TR_LEAVE, TR_SETUP_START, TR_PROCESS_START, TR_PROCESS_END, TR_DEFECT, \
-    TR_INSPECT_PASS, TR_INSPECT_FAIL, TR_SCRAPPED, TR_EXIT, TR_DROPPED = range(12)
+    TR_INSPECT_PASS, TR_INSPECT_FAIL, TR_SCRAPPED, TR_EXIT, TR_DROPPED, TR_FAILURE, TR_REPAIR, \
+    TR_GRIPPER_DROP = range(15)
 TRACE_EVENT_NAMES = ("created", "enter", "leave", "setup_start", "process_start", "process_end",
-                     "defect", "inspect_pass", "inspect_fail", "scrapped", "exit", "dropped")
+                     "defect", "inspect_pass", "inspect_fail", "scrapped", "exit", "dropped",
+                     "failure", "repair", "gripper_drop")
 
 # Kernel return codes.
-ST_DONE, ST_TRACE_FULL, ST_LEADTIME_FULL, ST_MAX_EVENTS, ST_POOL_EXHAUSTED, ST_ZENO = range(6)
+# ST_EXTERNAL: a station whose processing is timed outside the core (an AGV trip, a storage
+# cycle) started a part; the caller must answer with the completion before the run continues.
+ST_DONE, ST_TRACE_FULL, ST_LEADTIME_FULL, ST_MAX_EVENTS, ST_POOL_EXHAUSTED, ST_ZENO, ST_EXTERNAL = range(7)
 
 # Field name -> storage: "int" (a scalar of the params), or dtype code with "[:,:]" for 2-D arrays
 # (1-D otherwise). Kernels see these through numba StructRefs (``twin.core.structs``): passing one
@@ -109,6 +115,8 @@ PARAM_SPEC = {
     "st_inspect": "b1",
     "st_detect": "f8",
     "st_false_reject": "f8",
+    "st_drop": "f8",
+    "st_external": "b1",
     "st_fail_off": "i8",
     "st_fail_len": "i8",
     "fail_node": "i4",
@@ -199,6 +207,7 @@ STATE_SPEC = {
     "st_insp_fail": "i8",
     "st_defects": "i8",
     "st_fail_count": "i8",
+    "st_drops": "i8",
     "st_op_acc": "f8",
     "st_op_since": "f8",
     "st_active": "b1",
@@ -214,6 +223,9 @@ STATE_SPEC = {
     "srv_eff": "i4",
     "srv_since": "f8",
     "srv_acc": "f8[:,:]",
+    "ext_q": "i4",
+    "ext_n": "i8",
+    "fl_count": "i8",
     "fl_down": "b1",
     "fl_due_op": "f8",
     "dv_rr": "i8",

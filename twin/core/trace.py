@@ -2,8 +2,10 @@
 
 Columns: ``t_s`` (time), ``part_id`` (unique per run, in creation order), ``part_type``, ``event``
 (created, enter, leave, setup_start, process_start, process_end, defect, inspect_pass,
-inspect_fail, scrapped, exit, dropped), ``element`` (where it happened) and ``server`` (the
-station server index for setup/process/quality events, else empty).
+inspect_fail, scrapped, exit, dropped, gripper_drop; and the station events failure and repair,
+whose ``part_id`` is -1), ``element`` (where it happened), ``server`` (the station server index
+for setup/process/quality events, else empty) and ``detail`` (the failure mode of a failure or
+repair, e.g. ``jam`` or ``robot/malfunction``; else empty).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import numpy as np
 
 from . import layout as L
 
-__all__ = ["trace_columns", "write_trace", "part_summary", "FINAL_STATES"]
+__all__ = ["trace_columns", "write_trace", "part_summary", "merge_rows", "FINAL_STATES"]
 
 #: Final state of a part, from its last decisive trace event.
-FINAL_STATES = {"exit": "out", "scrapped": "scrapped", "dropped": "dropped"}
+FINAL_STATES = {"exit": "out", "scrapped": "scrapped", "dropped": "dropped", "gripper_drop": "scrapped"}
 
 _SERVER_EVENTS = {L.TR_SETUP_START, L.TR_PROCESS_START, L.TR_PROCESS_END, L.TR_DEFECT,
-                  L.TR_INSPECT_PASS, L.TR_INSPECT_FAIL, L.TR_SCRAPPED}
+                  L.TR_INSPECT_PASS, L.TR_INSPECT_FAIL, L.TR_SCRAPPED, L.TR_GRIPPER_DROP}
 
 
 def trace_columns(s: L.LineState, names) -> dict[str, np.ndarray]:
@@ -36,14 +38,41 @@ def trace_columns(s: L.LineState, names) -> dict[str, np.ndarray]:
     nodes = np.array(names.nodes, dtype=object)
     types = np.array(list(names.part_types) + [""], dtype=object)
     server = np.where(np.isin(event, list(_SERVER_EVENTS)), aux, -1)
+    element = nodes[s.tr_node[:n]]
+    detail = np.full(n, "", dtype=object)
+    for i in np.flatnonzero((event == L.TR_FAILURE) | (event == L.TR_REPAIR)):
+        detail[i] = names.failures[aux[i]][len(element[i]) + 1:]  # "station/mode" -> "mode"
     return {
         "t_s": s.tr_t[:n].copy(),
         "part_id": uid.copy(),
-        "part_type": types[type_of[uid]],
+        "part_type": np.where(uid >= 0, types[type_of[uid]], ""),
         "event": np.array(L.TRACE_EVENT_NAMES, dtype=object)[event],
-        "element": nodes[s.tr_node[:n]],
+        "element": element,
         "server": server,
+        "detail": detail,
     }
+
+
+def merge_rows(columns: dict[str, np.ndarray], rows: list[tuple], names) -> dict[str, np.ndarray]:
+    """Merge extra ``(t, part id, event, element, detail)`` rows into trace ``columns`` by time.
+
+    The merge is stable: at equal times the core's records come first.
+    """
+    if not rows:
+        return columns
+    type_of = {int(u): pt for u, pt, ev in zip(columns["part_id"], columns["part_type"], columns["event"],
+                                               strict=True) if ev == "created"}
+    extra = {
+        "t_s": np.array([r[0] for r in rows], float),
+        "part_id": np.array([r[1] for r in rows], np.int64),
+        "part_type": np.array([type_of.get(int(r[1]), "") for r in rows], dtype=object),
+        "event": np.array([r[2] for r in rows], dtype=object),
+        "element": np.array([r[3] for r in rows], dtype=object),
+        "server": np.full(len(rows), -1, np.int64),
+        "detail": np.array([r[4] for r in rows], dtype=object),
+    }
+    order = np.argsort(np.concatenate([columns["t_s"], extra["t_s"]]), kind="stable")
+    return {k: np.concatenate([columns[k], extra[k]])[order] for k in columns}
 
 
 def part_summary(columns: dict[str, np.ndarray], reject_sinks: set[str]) -> dict[str, np.ndarray]:
@@ -51,13 +80,13 @@ def part_summary(columns: dict[str, np.ndarray], reject_sinks: set[str]) -> dict
 
     Columns: ``part_id``, ``part_type``, ``created_s``, ``released_s`` (first element entered),
     ``ended_s`` (exit, scrap or drop; NaN while in process), ``final_state`` (``out``,
-    ``rejected`` (a reject sink), ``scrapped``, ``dropped`` or ``in_process``), ``final_element``
+    ``rejected`` (a reject sink), ``scrapped`` (also a part a gripper lost), ``dropped`` or ``in_process``), ``final_element``
     (where it ended or is now), ``lead_time_s`` (``ended_s - released_s`` for parts out or
     rejected), ``defective`` (a latent defect was made), ``inspection`` (last result: pass, fail
     or empty).
     """
     uid = columns["part_id"]
-    n = int(uid.max()) + 1 if uid.size else 0
+    n = int(uid.max()) + 1 if uid.size else 0  # station events (part_id -1) are skipped below
     created = np.full(n, np.nan)
     released = np.full(n, np.nan)
     ended = np.full(n, np.nan)
@@ -69,6 +98,8 @@ def part_summary(columns: dict[str, np.ndarray], reject_sinks: set[str]) -> dict
     t, event, element, types = columns["t_s"], columns["event"], columns["element"], columns["part_type"]
     for i in range(uid.size):  # records are in time order, so later events overwrite earlier ones
         u, ev = uid[i], event[i]
+        if u < 0:
+            continue
         if ev == "created":
             created[u] = t[i]
             ptype[u] = types[i]

@@ -15,8 +15,13 @@ Rules (each closes one failure mode):
 - **Motion**: a vehicle stops at every node and crosses each edge with a trapezoidal profile
   (``twin.physics.asrs.axis_time``): a conservative, easily verified model.
 
+- **Breakdowns**: a vehicle whose breakdown is due stops at the next node it reaches (or where it
+  stands) until repaired, keeping every node it holds, so the rules above still hold; vehicles
+  that need those nodes wait. A broken idle vehicle is not dispatched.
+
 The fleet is its own small discrete-event simulation (``heapq``, deterministic tie-breaking), so
 it can run an hour of traffic in well under a second and be sampled at any time for positions.
+Everything that happens is appended to ``log`` as ``(t, vehicle, event, detail)``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import SceneError, SimulationError
@@ -99,6 +105,7 @@ class Order:
     vehicle: str | None = None
     picked_s: float | None = None
     delivered_s: float | None = None
+    payload: object = None  # what is carried (e.g. a part id), for the caller
 
 
 @dataclass
@@ -113,6 +120,10 @@ class _Vehicle:
     order: Order | None = None
     moving: bool = False
     busy_until: float = -1.0  # loading or unloading until then
+    breakdown_due: float = math.inf  # next breakdown (calendar time)
+    down_until: float = -1.0  # broken down until then
+    down_s: float = 0.0  # total time broken down
+    breakdowns: int = 0
 
 
 class Fleet:
@@ -123,11 +134,15 @@ class Fleet:
         parking: vehicle name -> its own parking spur.
         axis: speed and acceleration limits of the vehicles.
         handling_s: time to load or unload at a station.
+        time_to_failure, time_to_repair: breakdowns: functions drawing the next time to failure
+            and the repair time (s); none by default.
     """
 
     def __init__(self, graph: PathGraph, parking: dict[str, str], axis: AxisLimits,
-                 handling_s: float = 10.0) -> None:
+                 handling_s: float = 10.0, time_to_failure: Callable[[], float] | None = None,
+                 time_to_repair: Callable[[], float] | None = None) -> None:
         self.graph, self.axis, self.handling_s = graph, axis, float(handling_s)
+        self._ttf, self._ttr = time_to_failure, time_to_repair
         for v, p in parking.items():
             if p not in graph.xy or not graph.is_spur(p):
                 raise SceneError(f"AGV {v!r}: parking {p!r} must be a dead-end node of the path graph")
@@ -139,14 +154,19 @@ class Fleet:
         self.now = 0.0
         self._events: list[tuple[float, int, str, str]] = []
         self._seq = 0
+        self.log: list[tuple[float, str, str, str]] = []
+        if self._ttf is not None:
+            for v in self.vehicles.values():  # in name order of creation: a deterministic draw order
+                v.breakdown_due = self._ttf()
+                self._push(v.breakdown_due, "breakdown", v.name)
 
     # -- orders and events -------------------------------------------------------------------
 
-    def add_order(self, pickup: str, delivery: str, at_s: float) -> Order:
+    def add_order(self, pickup: str, delivery: str, at_s: float, payload: object = None) -> Order:
         for s in (pickup, delivery):
             if s not in self.graph.xy or not self.graph.is_spur(s):
                 raise SceneError(f"transport order: station {s!r} must be a dead-end node of the path graph")
-        order = Order(len(self.orders), pickup, delivery, float(at_s))
+        order = Order(len(self.orders), pickup, delivery, float(at_s), payload=payload)
         self.orders.append(order)
         self._push(at_s, "order", str(order.id))
         return order
@@ -155,8 +175,13 @@ class Fleet:
         self._seq += 1
         heapq.heappush(self._events, (t, self._seq, kind, who))
 
-    def run(self, until_s: float) -> None:
-        """Process events up to ``until_s``."""
+    def next_time(self) -> float:
+        """Time of the next event (inf when there is none)."""
+        return self._events[0][0] if self._events else math.inf
+
+    def run(self, until_s: float) -> list[Order]:
+        """Process events up to ``until_s``; return the orders delivered meanwhile."""
+        delivered = []
         while self._events and self._events[0][0] <= until_s:
             t, _, kind, who = heapq.heappop(self._events)
             self.now = t
@@ -165,10 +190,17 @@ class Fleet:
             elif kind == "arrive":
                 self._arrive(self.vehicles[who])
             elif kind == "handled":
-                self._handled(self.vehicles[who])
+                order = self._handled(self.vehicles[who])
+                if order is not None:
+                    delivered.append(order)
+            elif kind == "breakdown":
+                self._break_down(self.vehicles[who])
+            elif kind == "repaired":
+                self._repaired(self.vehicles[who])
             self._dispatch()
             self._start_waiting_trips()
         self.now = max(self.now, until_s)
+        return delivered
 
     # -- dispatching and trips ---------------------------------------------------------------
 
@@ -178,7 +210,7 @@ class Fleet:
             if order.pickup in self.station_token or order.delivery in self.station_token:
                 continue
             idle = [v for v in self.vehicles.values() if v.order is None and not v.moving and not v.pending
-                    and v.node == v.parking]
+                    and v.node == v.parking and not self._down(v)]
             if not idle:
                 return
             vehicle = min(idle, key=lambda v: (self.graph.path_length(self.graph.shortest_path(v.node, order.pickup)),
@@ -192,11 +224,36 @@ class Fleet:
 
     def _start_waiting_trips(self) -> None:
         for v in sorted(self.vehicles.values(), key=lambda v: v.name):
-            if not v.moving and v.pending and not self._handling(v):
+            if not v.moving and v.pending and not self._handling(v) and not self._down(v):
                 self._try_start(v)
 
     def _handling(self, v: _Vehicle) -> bool:
         return v.busy_until > self.now
+
+    def _down(self, v: _Vehicle) -> bool:
+        return v.down_until > self.now
+
+    def _break_down(self, v: _Vehicle) -> None:
+        """The breakdown is due: a vehicle at a node stops now; a moving one at the next node."""
+        if v.moving:
+            return  # _arrive checks breakdown_due at the next node
+        self._stop(v)
+
+    def _stop(self, v: _Vehicle) -> None:
+        repair = self._ttr()
+        v.down_until = self.now + repair
+        v.down_s += repair
+        v.breakdowns += 1
+        v.breakdown_due = math.inf
+        self.log.append((self.now, v.name, "breakdown", v.node))
+        self._push(v.down_until, "repaired", v.name)
+
+    def _repaired(self, v: _Vehicle) -> None:
+        self.log.append((self.now, v.name, "repaired", v.node))
+        v.breakdown_due = self.now + self._ttf()
+        self._push(v.breakdown_due, "breakdown", v.name)
+        if v.moving and v.path:  # stopped mid-trip: drive on
+            self._next_edge(v)
 
     def _try_start(self, v: _Vehicle) -> None:
         path = self.graph.shortest_path(v.node, v.pending[0])
@@ -219,6 +276,9 @@ class Fleet:
         del self.holder[v.node]  # the node just left is free again
         v.node = nxt
         if v.path:
+            if v.breakdown_due <= self.now:
+                self._stop(v)  # stays on this node, holding the rest of its trip, until repaired
+                return
             self._next_edge(v)
             return
         v.moving = False
@@ -227,17 +287,25 @@ class Fleet:
         if order is not None and target in (order.pickup, order.delivery):
             v.busy_until = self.now + self.handling_s
             self._push(v.busy_until, "handled", v.name)
+        if v.breakdown_due <= self.now:
+            self._stop(v)
 
-    def _handled(self, v: _Vehicle) -> None:
+    def _handled(self, v: _Vehicle) -> Order | None:
+        """Loading or unloading is done; return the order if it was just delivered."""
         order = v.order
+        delivered = None
         if v.node == order.pickup and order.picked_s is None:
             order.picked_s = self.now
+            self.log.append((self.now, v.name, "loaded", str(order.id)))
         elif v.node == order.delivery:
             order.delivered_s = self.now
             v.order = None
+            delivered = order
+            self.log.append((self.now, v.name, "unloaded", str(order.id)))
         # The station's order token can go now: the vehicle still holds the node itself, so no
         # other vehicle can drive in before it has left.
         self.station_token.pop(v.node, None)
+        return delivered
 
     # -- observation -------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from ..errors import SimulationError, UsageError
 from .trajectory import JointMotion, plan_motion
 from .world import World
 
-__all__ = ["AxisLimits", "axis_time", "travel_time", "Rack", "StackerCrane", "ASRS"]
+__all__ = ["AxisLimits", "axis_time", "travel_time", "Rack", "StackerCrane", "ASRS", "StorageSystem"]
 
 
 @dataclass(frozen=True)
@@ -173,3 +173,95 @@ class ASRS:
         t += self.handling_s
         t += self.crane.move_to(self.rack.io_xz_m)
         return t
+
+
+class StorageSystem:
+    """A rack and its crane as a discrete-event model serving a line (no physics world needed).
+
+    Jobs are served one at a time, first come first served. A storage job takes a load from the
+    input/output point to a slot chosen by ``policy`` (chosen when the job starts) and comes back;
+    when it ends, the load's retrieval job is queued (first in, first out); a retrieval job fetches
+    the load back to the input/output point (its slot is free from the job's start). Each job is a
+    single-command cycle: ``2 x travel_time + 2 x handling_s``. ``blocked_slots`` are never used.
+    Everything that happens is appended to ``log`` as ``(t, crane, event, detail)``.
+    """
+
+    def __init__(self, name: str, rack: Rack, x: AxisLimits, z: AxisLimits, handling_s: float,
+                 policy: str = "closest_open", seed: int = 0, blocked_slots=()) -> None:
+        if policy not in ("closest_open", "random"):
+            raise UsageError(f"storage policy must be 'closest_open' or 'random', got {policy!r}")
+        self.name, self.rack, self.x, self.z = name, rack, x, z
+        self.handling_s = float(handling_s)
+        self.policy = policy
+        self._rng = np.random.default_rng(seed)
+        for slot in blocked_slots:
+            b, lv = rack.check_slot(tuple(slot))
+            rack.content[b][lv] = "#blocked"
+        self.where: dict[object, tuple[int, int]] = {}
+        self._queue: list[tuple[str, object]] = []
+        self._job: tuple[str, object, float] | None = None  # (kind, load, end time)
+        self.now = 0.0
+        self.busy_s = 0.0
+        self.stored = 0
+        self.retrieved = 0
+        self.log: list[tuple[float, str, str, str]] = []
+
+    def cycle_s(self, slot: tuple[int, int]) -> float:
+        """Single-command cycle to ``slot`` and back (analytical; also what the crane takes)."""
+        sx, sz = self.rack.slot_xz(slot)
+        dx, dz = sx - self.rack.io_xz_m[0], sz - self.rack.io_xz_m[1]
+        return 2 * travel_time(dx, dz, self.x, self.z) + 2 * self.handling_s
+
+    def request_store(self, load: object, t: float) -> None:
+        """A load arrives at the input point at time ``t`` (>= now)."""
+        self.now = max(self.now, float(t))
+        self._queue.append(("store", load))
+        self._start_next()
+
+    def next_time(self) -> float:
+        return self._job[2] if self._job is not None else math.inf
+
+    def run(self, until_s: float) -> list[object]:
+        """Process job ends up to ``until_s``; return the loads retrieved to the output point."""
+        out = []
+        while self._job is not None and self._job[2] <= until_s:
+            kind, load, end = self._job
+            self.now = end
+            self._job = None
+            if kind == "store":
+                self.stored += 1
+                self.log.append((end, self.name, "stored", f"{load} in {self.where[load]}"))
+                self._queue.append(("retrieve", load))
+            else:
+                self.retrieved += 1
+                self.log.append((end, self.name, "retrieved", str(load)))
+                out.append(load)
+            self._start_next()
+        self.now = max(self.now, until_s)
+        return out
+
+    def occupied(self) -> int:
+        return len(self.where)
+
+    def _start_next(self) -> None:
+        if self._job is not None or not self._queue:
+            return
+        kind, load = self._queue.pop(0)
+        if kind == "store":
+            slot = self._choose_slot()
+            self.rack.content[slot[0]][slot[1]] = str(load)
+            self.where[load] = slot
+        else:
+            slot = self.where.pop(load)
+            self.rack.content[slot[0]][slot[1]] = None
+        cycle = self.cycle_s(slot)
+        self.busy_s += cycle
+        self._job = (kind, load, self.now + cycle)
+
+    def _choose_slot(self) -> tuple[int, int]:
+        open_slots = self.rack.open_slots()
+        if not open_slots:
+            raise SimulationError(f"{self.name}: rack is full ({self.rack.bays * self.rack.levels} slots)")
+        if self.policy == "random":
+            return open_slots[int(self._rng.integers(len(open_slots)))]
+        return min(open_slots, key=lambda s: (self.cycle_s(s), s))

@@ -18,7 +18,7 @@ from .durations import parse_clock_s, parse_duration_s
 __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
-    "BoxGeometry", "ConveyorGeometry", "RobotCell",
+    "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
@@ -274,24 +274,39 @@ class Inspection(_Model):
 
 
 class RobotCell(_Model):
-    """A robot that serves its station by suction pick-and-place; its cycle time comes from motion.
+    """A robot that serves its station by pick-and-place; its cycle time comes from its motion.
 
     When the scene loads, the cell is built in a physics world: the arm (URDF) at its base pose
     picks a part of the first part type whose top face is at ``pick_xyz_m`` and places it with its
     top face at ``place_xyz_m``, moving within its joint limits (tool pointing down, straight
-    vertical approach and retreat of ``approach_m``). The measured cycle time is added to the
+    vertical approach and retreat of ``approach_m``, collision-checked moves in between). With
+    ``pick_from`` naming a conveyor, the part arrives on that conveyor's belt at its speed and the
+    arm tracks it, gripping it as it passes ``pick_xyz_m``. The measured cycle time is added to the
     station's ``process_time``. A pose out of reach is a scene error.
     """
 
     urdf: str = Field("kuka_iiwa/model.urdf", max_length=500,
                       description="a path, or a path inside pybullet_data")
+    gripper: Literal["suction", "two_finger"] = Field(
+        "suction", description="two_finger needs an arm with two finger joints (franka_panda/panda.urdf)")
     base_xyz_m: tuple[Coord, Coord, Coord] = (0.0, 0.0, 0.0)
     base_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
     pick_xyz_m: tuple[Coord, Coord, Coord]
     pick_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+    pick_from: Name | None = Field(None, description="a conveyor whose moving belt the part is picked from")
     place_xyz_m: tuple[Coord, Coord, Coord]
     place_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
     approach_m: Annotated[float, Field(gt=0, le=2, allow_inf_nan=False)] = 0.15
+    malfunctions: list[Failure] = Field(
+        default_factory=list, max_length=100,
+        description="robot stops (time to failure, time to repair), added to the station's failures")
+    drop_prob: Probability = Field(0.0, description="P(the gripper loses the part during a cycle); the part is lost")
+
+    @model_validator(mode="after")
+    def _fingers_pick_still_parts(self) -> RobotCell:
+        if self.gripper == "two_finger" and self.pick_from is not None:
+            raise ValueError("pick_from: picking from a moving conveyor needs gripper: suction")
+        return self
 
 
 class Station(_Model):
@@ -320,6 +335,17 @@ class Station(_Model):
     def robot_cycle_s(self) -> float:
         """The robot cell's measured cycle time (s), filled in when the scene loads; 0 without one."""
         return self._robot_cycle_s
+
+    @property
+    def all_failures(self) -> list[Failure]:
+        """The station's failure modes, then its robot's malfunctions (named ``robot/<name>``)."""
+        robot = [] if self.robot_cell is None else [
+            f.model_copy(update={"name": f"robot/{f.name}"}) for f in self.robot_cell.malfunctions]
+        return list(self.failures) + robot
+
+    @property
+    def gripper_drop_prob(self) -> float:
+        return 0.0 if self.robot_cell is None else self.robot_cell.drop_prob
 
 
 class Diverter(_Model):
@@ -384,6 +410,95 @@ class Sink(_Model):
     geometry: BoxGeometry | None = None
 
 
+class AgvNode(_Model):
+    """A node of an AGV path graph: a point on the floor (x, y in metres)."""
+
+    name: Name
+    xy_m: tuple[Coord, Coord]
+
+
+class AgvFleet(_Model):
+    """AGVs on a path graph (see ``twin.physics.agv`` for the traffic rules).
+
+    Vehicles drive node to node along ``edges`` (straight lines, both directions) by shortest
+    paths, stopping at each node (trapezoidal speed profile with ``speed_mps`` and ``accel_mps2``).
+    A vehicle starts a trip only when it can reserve every node on it, so vehicles never collide or
+    deadlock. Transport orders are served first-in first-out by the nearest idle vehicle, which
+    returns to its own ``parking`` node after each delivery. Stations and parking places must be
+    dead-end nodes (one edge). ``breakdowns`` strike vehicles on calendar time; a broken vehicle
+    stops at the next node it reaches (keeping its reservations) until repaired.
+    """
+
+    name: Name
+    nodes: list[AgvNode] = Field(min_length=2, max_length=100_000)
+    edges: list[tuple[Name, Name]] = Field(min_length=1, max_length=1_000_000)
+    parking: list[Name] = Field(min_length=1, max_length=10_000,
+                                description="one dead-end node per vehicle: the fleet has len(parking) vehicles")
+    speed_mps: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)] = 1.0
+    accel_mps2: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)] = 0.5
+    handling_s: NonNegFloat = Field(10.0, description="time to load or unload at a station")
+    breakdowns: Failure | None = Field(None, description="per vehicle; basis is always calendar time")
+    chassis_m: tuple[Size, Size, Size] = Field((0.9, 0.6, 0.3), description="box body in the 3D world")
+
+
+class Transport(_Model):
+    """A line element whose parts are carried by an AGV fleet from ``pickup`` to ``dropoff``.
+
+    A part entering the transport waits at the pickup station for a vehicle (a transport order is
+    raised at once); the vehicle loads it, drives, unloads it at the drop-off station, and the part
+    leaves to ``to`` when that accepts it. ``capacity`` bounds the parts inside (waiting, carried
+    or waiting at the drop-off): when it is full the upstream element is blocked.
+    """
+
+    name: Name
+    to: Name
+    fleet: Name
+    pickup: Name = Field(description="a dead-end node of the fleet's path graph")
+    dropoff: Name = Field(description="a dead-end node of the fleet's path graph")
+    capacity: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
+class CraneAxes(_Model):
+    """Stacker crane limits: travel along the aisle (x) and lift (z) move at the same time."""
+
+    speed_x_mps: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)] = 3.0
+    accel_x_mps2: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)] = 0.8
+    speed_z_mps: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)] = 1.0
+    accel_z_mps2: Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)] = 0.8
+
+
+class Storage(_Model):
+    """An automated storage and retrieval system (rack + stacker crane) in the line.
+
+    Each entering part raises a storage request: the crane (one move at a time, first come first
+    served) takes it from the input/output point to a slot chosen by ``policy`` and comes back, a
+    single-command cycle of ``2 x max(t_x, t_z) + 2 x handling_s``. A retrieval request follows at
+    once (first in, first out): the crane fetches the part back to the output point, where it
+    leaves to ``to`` when that accepts it. A part holds its slot from storage to retrieval; when
+    every usable slot is taken the upstream element is blocked. ``blocked_slots`` are out of
+    service. Slot (bay, level) is centred at ``(bay + 0.5) x bay_width_m`` along the aisle and
+    ``(level + 0.5) x level_height_m`` above the input/output point.
+    """
+
+    name: Name
+    to: Name
+    bays: Annotated[int, Field(ge=1, le=1000)]
+    levels: Annotated[int, Field(ge=1, le=100)]
+    bay_width_m: Size = 1.0
+    level_height_m: Size = 0.8
+    crane: CraneAxes = Field(default_factory=CraneAxes)
+    handling_s: NonNegFloat = 3.0
+    policy: Literal["closest_open", "random"] = "closest_open"
+    blocked_slots: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] = Field(
+        default_factory=list, max_length=100_000)
+    geometry: BoxGeometry | None = Field(None, description="where the rack stands in the 3D world")
+
+    @property
+    def capacity(self) -> int:
+        """Usable slots."""
+        return self.bays * self.levels - len(set(self.blocked_slots))
+
+
 class TimeWindow(_Model):
     """A window of the calendar's period, ``start``/``end`` as ``"HH:MM"`` (may wrap past the period)."""
 
@@ -442,4 +557,7 @@ class Scene(_Model):
     diverters: list[Diverter] = Field(default_factory=list, max_length=100_000)
     merges: list[Merge] = Field(default_factory=list, max_length=100_000)
     sinks: list[Sink] = Field(min_length=1, max_length=10_000)
+    transports: list[Transport] = Field(default_factory=list, max_length=10_000)
+    storages: list[Storage] = Field(default_factory=list, max_length=1000)
+    agv_fleets: list[AgvFleet] = Field(default_factory=list, max_length=100)
     calendars: list[Calendar] = Field(default_factory=list, max_length=1000)

@@ -21,16 +21,20 @@ __all__ = ["check_references", "element_kinds", "MAX_TOTAL_SLOTS"]
 #: preallocates arrays of these sizes, and per-element caps alone let 100 000 buffers ask for 10^11.
 MAX_TOTAL_SLOTS = 10_000_000
 
-SENDERS = ("sources", "buffers", "conveyors", "stations")
-RECEIVERS = ("buffers", "conveyors", "stations", "sinks", "diverters", "merges")
+SENDERS = ("sources", "buffers", "conveyors", "stations", "transports", "storages")
+RECEIVERS = ("buffers", "conveyors", "stations", "sinks", "diverters", "merges", "transports", "storages")
 _KIND_WORD = {"sources": "source", "buffers": "buffer", "conveyors": "conveyor", "stations": "station",
-              "sinks": "sink", "diverters": "diverter", "merges": "merge"}
+              "sinks": "sink", "diverters": "diverter", "merges": "merge", "transports": "transport",
+              "storages": "storage"}
+#: every section of line elements, in the order their ids are given
+ELEMENT_SECTIONS = ("sources", "buffers", "conveyors", "stations", "diverters", "merges", "sinks",
+                    "transports", "storages")
 
 
 def element_kinds(scene: Scene) -> dict[str, str]:
     """Map every element name to its section (``'stations'``, ``'buffers'``, ...)."""
     out: dict[str, str] = {}
-    for section in ("sources", "buffers", "conveyors", "stations", "diverters", "merges", "sinks"):
+    for section in ELEMENT_SECTIONS:
         for el in getattr(scene, section):
             out[el.name] = section
     return out
@@ -47,7 +51,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
     """Raise SceneError (with file, line, key path) for the first broken reference or topology rule."""
     kinds: dict[str, str] = {}
     first_at: dict[str, tuple] = {}
-    for section in ("sources", "buffers", "conveyors", "stations", "diverters", "merges", "sinks"):
+    for section in ELEMENT_SECTIONS:
         for i, el in enumerate(getattr(scene, section)):
             if el.name in kinds:
                 raise src.error((section, i, "name"), f"duplicate element name {el.name!r} "
@@ -82,7 +86,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
                 raise src.error(("conveyors", i, "photo_eyes", j, "name"), f"duplicate name {full!r}")
             eye_names.add(full)
 
-    for section in ("sources", "buffers", "conveyors", "stations", "merges"):
+    for section in ("sources", "buffers", "conveyors", "stations", "merges", "transports", "storages"):
         for i, el in enumerate(getattr(scene, section)):
             need_receiver(el.to, (section, i, "to"))
     for i, s in enumerate(scene.sources):
@@ -106,11 +110,18 @@ def check_references(scene: Scene, src: YamlSource) -> None:
             if _always_zero(dist) and st.robot_cell is None:
                 path = ("stations", i) + (key if isinstance(key, tuple) else (key,))
                 raise src.error(path, "process time is always 0; a station needs a positive time")
-        for j, f in enumerate(st.failures):
+        cell = st.robot_cell
+        if cell is not None and cell.pick_from is not None and kinds.get(cell.pick_from) != "conveyors":
+            conveyors = [c.name for c in scene.conveyors]
+            raise src.error(("stations", i, "robot_cell", "pick_from"),
+                            f"no conveyor named {cell.pick_from!r}.{_suggest(cell.pick_from, conveyors)}")
+        malfunctions = [] if cell is None else [(("robot_cell", "malfunctions", j), f)
+                                                for j, f in enumerate(cell.malfunctions)]
+        for where, f in [(("failures", j), f) for j, f in enumerate(st.failures)] + malfunctions:
             # Failing the instant it is repaired: never works, and with a zero repair time the
             # fail/repair events repeat forever at one instant.
             if _always_zero(f.ttf()):
-                raise src.error(("stations", i, "failures", j, "time_to_failure"),
+                raise src.error(("stations", i, *where, "time_to_failure"),
                                 "time to failure is always 0; use a positive time")
     for i, d in enumerate(scene.diverters):
         if d.rule == "by_part_type":
@@ -138,14 +149,78 @@ def check_references(scene: Scene, src: YamlSource) -> None:
                                 f"{name!r}.{_suggest(name, valid)}")
         if m.rule == "priority" and not m.inputs:
             raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
+    _check_fleets(scene, src)
     _check_size(scene, src)
     _check_topology(scene, kinds, src, first_at)
     _check_merge_inputs(scene, kinds, src)
 
 
+def _check_fleets(scene: Scene, src: YamlSource) -> None:
+    """AGV path graphs: unique nodes, edges between known nodes, connected, dead-end stations."""
+    _unique(scene.agv_fleets, "agv_fleets", src)
+    graphs: dict[str, tuple[dict[str, set[str]], list[str]]] = {}
+    for i, fleet in enumerate(scene.agv_fleets):
+        adj: dict[str, set[str]] = {}
+        for j, node in enumerate(fleet.nodes):
+            if node.name in adj:
+                raise src.error(("agv_fleets", i, "nodes", j, "name"), f"duplicate node name {node.name!r}")
+            adj[node.name] = set()
+        names = list(adj)
+        for j, (a, b) in enumerate(fleet.edges):
+            for k, n in enumerate((a, b)):
+                if n not in adj:
+                    raise src.error(("agv_fleets", i, "edges", j, k), f"no node named {n!r}.{_suggest(n, names)}")
+            if a == b:
+                raise src.error(("agv_fleets", i, "edges", j), f"edge from {a!r} to itself")
+            adj[a].add(b)
+            adj[b].add(a)
+        reached = _closure([names[0]], {n: sorted(m) for n, m in adj.items()})
+        if len(reached) != len(names):
+            lost = [n for n in names if n not in reached]
+            raise src.error(("agv_fleets", i, "edges"), f"the path graph is disconnected: {lost[:10]} "
+                            f"cannot be reached from {names[0]!r}")
+        seen: set[str] = set()
+        for j, p in enumerate(fleet.parking):
+            where = ("agv_fleets", i, "parking", j)
+            if p not in adj:
+                raise src.error(where, f"no node named {p!r}.{_suggest(p, names)}")
+            if len(adj[p]) != 1:
+                raise src.error(where, f"parking node {p!r} must be a dead end (one edge), it has {len(adj[p])}")
+            if p in seen:
+                raise src.error(where, f"two vehicles cannot share parking node {p!r}")
+            seen.add(p)
+        graphs[fleet.name] = (adj, names)
+    for i, st in enumerate(scene.storages):
+        for j, (b, lv) in enumerate(st.blocked_slots):
+            if b >= st.bays or lv >= st.levels:
+                raise src.error(("storages", i, "blocked_slots", j), f"rack slot ({b}, {lv}) does not exist: "
+                                f"bays are 0..{st.bays - 1}, levels 0..{st.levels - 1}")
+        if st.capacity < 1:
+            raise src.error(("storages", i, "blocked_slots"), "every slot of the rack is blocked")
+    for i, tr in enumerate(scene.transports):
+        if tr.fleet not in graphs:
+            raise src.error(("transports", i, "fleet"),
+                            f"no AGV fleet named {tr.fleet!r}.{_suggest(tr.fleet, list(graphs))}")
+        adj, names = graphs[tr.fleet]
+        fleet = next(f for f in scene.agv_fleets if f.name == tr.fleet)
+        for key in ("pickup", "dropoff"):
+            n = getattr(tr, key)
+            if n not in adj:
+                raise src.error(("transports", i, key), f"no node named {n!r} in fleet {tr.fleet!r}."
+                                f"{_suggest(n, names)}")
+            if len(adj[n]) != 1:
+                raise src.error(("transports", i, key), f"station node {n!r} must be a dead end (one edge), "
+                                f"it has {len(adj[n])}")
+            if n in fleet.parking:
+                raise src.error(("transports", i, key), f"{n!r} is a parking node; use another dead end")
+        if tr.pickup == tr.dropoff:
+            raise src.error(("transports", i, "dropoff"), "pickup and dropoff are the same node")
+
+
 def _check_size(scene: Scene, src: YamlSource) -> None:
     slots = sum(b.capacity for b in scene.buffers) + sum(s.capacity for s in scene.stations) + sum(
-        int(c.length_m / c.spacing_m) + 1 for c in scene.conveyors)
+        int(c.length_m / c.spacing_m) + 1 for c in scene.conveyors) + sum(
+        t.capacity for t in scene.transports) + sum(s.capacity for s in scene.storages)
     if slots > MAX_TOTAL_SLOTS:
         raise src.error((), f"the scene holds {slots} parts at most (buffer capacities + station "
                         f"capacities + conveyor places); the limit is {MAX_TOTAL_SLOTS}")
@@ -217,7 +292,7 @@ def _always_zero(dist) -> bool:
 def successors(scene: Scene) -> dict[str, list[str]]:
     """Directed flow graph: element name -> names it can send parts to."""
     succ: dict[str, list[str]] = defaultdict(list)
-    for section in ("sources", "buffers", "conveyors", "stations", "merges"):
+    for section in ("sources", "buffers", "conveyors", "stations", "merges", "transports", "storages"):
         for el in getattr(scene, section):
             succ[el.name].append(el.to)
     for d in scene.diverters:

@@ -1,0 +1,170 @@
+"""AGV transports and AS/RS storages serving the line, co-simulated with the core.
+
+The core treats a transport or a storage as a station whose processing time it does not know: when
+one takes a part, the core stops and reports it (``Engine.advance_to`` returns the servers). Here a
+transport turns that into an order for its AGV fleet (``twin.physics.agv.Fleet``), and a storage
+into a storage request for its crane (``twin.physics.asrs.StorageSystem``). Both are small
+discrete-event models of their own; :class:`Logistics` advances them in step with the core, always
+processing whichever has the earlier next event, and tells the core when a part is delivered (the
+AGV unloaded it at the drop-off) or retrieved (the crane brought it to the output point). So the
+line sees AGV congestion, breakdowns and crane queues as they happen, and the result is exactly
+reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .core.engine import Engine
+from .core.rng import stream_seed
+from .physics.agv import Fleet, PathGraph
+from .physics.asrs import AxisLimits, Rack, StorageSystem
+from .scene.models import Scene
+
+__all__ = ["Logistics"]
+
+
+class Logistics:
+    """The fleets and storages of ``scene``, wired to ``engine``."""
+
+    def __init__(self, scene: Scene, engine: Engine, seed: int) -> None:
+        self.engine = engine
+        names = engine.names
+        self.fleets: dict[str, Fleet] = {}
+        self._fleet_scene = {f.name: f for f in scene.agv_fleets}
+        for f in scene.agv_fleets:
+            graph = PathGraph({n.name: n.xy_m for n in f.nodes}, [tuple(e) for e in f.edges])
+            parking = {f"{f.name}/agv{k}": p for k, p in enumerate(f.parking)}
+            ttf = ttr = None
+            if f.breakdowns is not None:
+                rng = np.random.default_rng(int(stream_seed(seed, f"fleet:{f.name}", "breakdowns")))
+                ttf_dist, ttr_dist = f.breakdowns.ttf(), f.breakdowns.ttr()
+                ttf = lambda d=ttf_dist, r=rng: _draw(d, r)  # noqa: E731
+                ttr = lambda d=ttr_dist, r=rng: _draw(d, r)  # noqa: E731
+            self.fleets[f.name] = Fleet(graph, parking, AxisLimits(f.speed_mps, f.accel_mps2), f.handling_s,
+                                        time_to_failure=ttf, time_to_repair=ttr)
+        self._transport = {names.node_id(t.name): t for t in scene.transports}
+        self.storages: dict[int, StorageSystem] = {}
+        for s in scene.storages:
+            rack = Rack(s.bays, s.levels, s.bay_width_m, s.level_height_m)
+            c = s.crane
+            self.storages[names.node_id(s.name)] = StorageSystem(
+                f"{s.name}/crane", rack, AxisLimits(c.speed_x_mps, c.accel_x_mps2),
+                AxisLimits(c.speed_z_mps, c.accel_z_mps2), s.handling_s, s.policy,
+                seed=int(stream_seed(seed, f"storage:{s.name}", "slots")), blocked_slots=s.blocked_slots)
+        self._order_server: dict[tuple[str, int], int] = {}  # (fleet, order id) -> core server
+        self._load_server: dict[tuple[int, int], int] = {}  # (storage node, part id) -> core server
+        self._srv_node = engine.params.srv_node
+        self.transit_s: dict[str, list[float]] = {t.name: [] for t in scene.transports}
+
+    def next_time(self) -> float:
+        """Time of the next fleet or crane event (inf when none)."""
+        times = [f.next_time() for f in self.fleets.values()] + [s.next_time() for s in self.storages.values()]
+        return min(times, default=math.inf)
+
+    def request(self, servers: list[int], t: float) -> None:
+        """Core servers of transports and storages took parts at ``t``: raise orders and requests."""
+        for s in servers:
+            n = int(self._srv_node[s])
+            part = self.engine.server_part_uid(s)
+            if n in self._transport:
+                tr = self._transport[n]
+                order = self.fleets[tr.fleet].add_order(tr.pickup, tr.dropoff, t, payload=(tr.name, part))
+                self._order_server[(tr.fleet, order.id)] = s
+            else:
+                self._load_server[(n, part)] = s
+                self.storages[n].request_store(part, t)
+
+    def advance(self, t: float) -> list[int]:
+        """Run fleets and cranes to ``t``; return the core servers whose part is done at ``t``."""
+        done = []
+        for name, fleet in self.fleets.items():
+            for order in fleet.run(t):
+                done.append(self._order_server.pop((name, order.id)))
+                self.transit_s[order.payload[0]].append(order.delivered_s - order.created_s)
+        for n, storage in self.storages.items():
+            for part in storage.run(t):
+                done.append(self._load_server.pop((n, part)))
+        return sorted(done)
+
+    def trace_rows(self) -> list[tuple[float, int, str, str, str]]:
+        """(t, part id or -1, event, element, detail) of everything the fleets and cranes did."""
+        rows = []
+        for name, fleet in self.fleets.items():
+            for t, vehicle, event, detail in fleet.log:
+                if event in ("loaded", "unloaded"):
+                    transport, part = fleet.orders[int(detail)].payload
+                    rows.append((t, part, f"agv_{event}", transport, vehicle))
+                else:
+                    rows.append((t, -1, f"agv_{event}", name, f"{vehicle} at {detail}"))
+        for n, storage in self.storages.items():
+            element = self.engine.names.nodes[n]
+            for t, _, event, detail in storage.log:
+                part = int(detail.split(" ", 1)[0])
+                rows.append((t, part, event, element, detail.split(" in ", 1)[1] if " in " in detail else ""))
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def kpis(self, window_s: float) -> dict:
+        """Fleet and storage figures since the start of the run (see docs/kpis.md)."""
+        now = self.engine.t
+        fleets = []
+        for name, fleet in self.fleets.items():
+            delivered = [o for o in fleet.orders if o.delivered_s is not None]
+            wait = [o.picked_s - o.created_s for o in fleet.orders if o.picked_s is not None]
+            n_veh = len(fleet.vehicles)
+            fleets.append({
+                "name": name, "vehicles": n_veh, "orders": len(fleet.orders), "delivered": len(delivered),
+                "mean_order_s": _mean([o.delivered_s - o.created_s for o in delivered]),
+                "mean_wait_for_pickup_s": _mean(wait),
+                "breakdowns": sum(v.breakdowns for v in fleet.vehicles.values()),
+                "down_frac": (sum(min(v.down_s, now) for v in fleet.vehicles.values()) / (n_veh * now)
+                              if now > 0 else float("nan")),
+            })
+        storages = []
+        for n, s in self.storages.items():
+            storages.append({
+                "name": self.engine.names.nodes[n], "slots": sum(
+                    1 for b in s.rack.content for c in b if c != "#blocked"),
+                "stored": s.stored, "retrieved": s.retrieved, "in_rack": s.occupied(),
+                "crane_utilisation": min(1.0, s.busy_s / now) if now > 0 else float("nan"),
+            })
+        transports = [{"name": k, "delivered": len(v), "mean_transit_s": _mean(v)}
+                      for k, v in self.transit_s.items()]
+        return {"agv_fleets": fleets, "storages": storages, "transports": transports}
+
+    def sync_world(self, world, t: float) -> None:
+        """Place every AGV's chassis body in ``world`` at its position at ``t``."""
+        for name, fleet in self.fleets.items():
+            fleet.sync_world(world, t, chassis_m=self._fleet_scene[name].chassis_m)
+
+
+def _draw(dist, rng: np.random.Generator) -> float:
+    """One draw of a scene distribution for the Python-side models (fleets)."""
+    kind = dist.dist
+    if kind == "constant":
+        return float(dist.value)
+    if kind == "exponential":
+        return float(rng.exponential(dist.mean))
+    if kind == "uniform":
+        return float(rng.uniform(dist.low, dist.high))
+    if kind == "triangular":
+        return float(rng.triangular(dist.low, dist.mode, dist.high))
+    if kind == "normal":  # truncated at 0 by resampling, as in the core
+        while True:
+            x = float(rng.normal(dist.mean, dist.std))
+            if x >= 0.0:
+                return x
+    if kind == "lognormal":
+        sigma2 = math.log(1.0 + (dist.std / dist.mean) ** 2)
+        return float(rng.lognormal(math.log(dist.mean) - 0.5 * sigma2, math.sqrt(sigma2)))
+    if kind == "empirical":
+        return float(dist.samples[int(rng.integers(len(dist.samples)))])
+    raise ValueError(f"unsupported distribution {kind!r}")
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+

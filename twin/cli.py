@@ -214,6 +214,28 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
             "busy_frac", "setup_frac", "idle_frac", "blocked_frac", "down_frac", "off_shift_frac")],
             _fmt(st["oee"], 3))
     out.print(table)
+    movers = kpis.get("transports", []) + kpis.get("storages", [])
+    if movers:
+        table = Table("transport / storage", "holding", "busy", "blocked", "parts through", title_justify="left")
+        for r in movers:
+            name = r["name"] + ("  ◀ bottleneck" if r["name"] == kpis["bottleneck"] else "")
+            table.add_row(name, _fmt(r.get("avg_parts", float("nan")), 3), f"{100 * r.get('busy_frac', 0):.1f}%",
+                          f"{100 * r.get('blocked_frac', 0):.1f}%", str(r.get("processed", 0)))
+        out.print(table)
+    if kpis.get("agv_fleets"):
+        fleets = Table("AGV fleet", "vehicles", "orders", "delivered", "mean order (s)", "wait for pickup (s)",
+                       "breakdowns", "down", title_justify="left")
+        for f in kpis["agv_fleets"]:
+            fleets.add_row(f["name"], str(f["vehicles"]), str(f["orders"]), str(f["delivered"]),
+                           _fmt(f["mean_order_s"], 4), _fmt(f["mean_wait_for_pickup_s"], 4), str(f["breakdowns"]),
+                           f"{100 * f['down_frac']:.1f}%")
+        out.print(fleets)
+    if kpis.get("storages"):
+        racks = Table("storage", "slots", "stored", "retrieved", "in rack", "crane busy", title_justify="left")
+        for r in kpis["storages"]:
+            racks.add_row(r["name"], str(r["slots"]), str(r["stored"]), str(r["retrieved"]), str(r["in_rack"]),
+                          f"{100 * r['crane_utilisation']:.1f}%")
+        out.print(racks)
 
 
 def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list[dict], seed: int,
@@ -231,7 +253,8 @@ def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list
     with (folder / "stations.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(kpis["stations"])
+        writer.writerows({k: json.dumps(v) if isinstance(v, dict) else v for k, v in row.items()}
+                         for row in kpis["stations"])
     if kpis["elements"]:
         with (folder / "elements.csv").open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=["name", "kind", "capacity", "avg_parts", "max_parts",

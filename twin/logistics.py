@@ -107,8 +107,10 @@ class Logistics:
         rows.sort(key=lambda r: r[0])
         return rows
 
-    def kpis(self, window_s: float) -> dict:
-        """Fleet and storage figures since the start of the run (see docs/kpis.md)."""
+    def kpis(self, core: dict) -> dict:
+        """Fleet and storage figures since the start of the run, joined with the core's figures of
+        the transport and storage elements (``core["transports_and_storages"]``; see docs/kpis.md)."""
+        by_name = {r["name"]: r for r in core.pop("transports_and_storages", [])}
         now = self.engine.t
         fleets = []
         for name, fleet in self.fleets.items():
@@ -125,13 +127,14 @@ class Logistics:
             })
         storages = []
         for n, s in self.storages.items():
+            name = self.engine.names.nodes[n]
             storages.append({
-                "name": self.engine.names.nodes[n], "slots": sum(
+                **by_name.get(name, {"name": name}), "slots": sum(
                     1 for b in s.rack.content for c in b if c != "#blocked"),
                 "stored": s.stored, "retrieved": s.retrieved, "in_rack": s.occupied(),
                 "crane_utilisation": min(1.0, s.busy_s / now) if now > 0 else float("nan"),
             })
-        transports = [{"name": k, "delivered": len(v), "mean_transit_s": _mean(v)}
+        transports = [{**by_name.get(k, {"name": k}), "delivered": len(v), "mean_transit_s": _mean(v)}
                       for k, v in self.transit_s.items()]
         return {"agv_fleets": fleets, "storages": storages, "transports": transports}
 

@@ -180,7 +180,9 @@ class Twin:
         e = self.engine
         out = compute_kpis(e.params, e.state, e.names, self._baseline, self.warmup_s)
         if self.logistics is not None:
-            out.update(self.logistics.kpis(self.time_s))
+            out.update(self.logistics.kpis(out))
+        else:
+            out.pop("transports_and_storages")
         return out
 
     def trace(self) -> dict[str, np.ndarray]:

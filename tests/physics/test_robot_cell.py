@@ -61,3 +61,67 @@ def test_missing_urdf_is_a_scene_error():
     bad = CELL.replace("      base_xyz_m: [0, 0, 0]", "      urdf: arms/missing.urdf\n      base_xyz_m: [0, 0, 0]")
     with pytest.raises(twin.SceneError, match=r"robot_cell\.urdf: robot 'cell1': URDF 'arms/missing\.urdf' not found"):
         twin.load_scene_text(bad, "cell.yaml")
+
+
+BELT_CELL = """
+version: 1
+part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
+sources: [{name: feed, to: infeed, interarrival: 6}]
+conveyors:
+  - name: infeed
+    to: cell1
+    length_m: 3.0
+    speed_mps: 0.2
+    spacing_m: 0.15
+    geometry: {start_xyz_m: [0.6, -2.5, 0.3], end_xyz_m: [0.6, 0.5, 0.3], width_m: 0.3}
+stations:
+  - name: cell1
+    to: out
+    process_time: 0.2
+    robot_cell:
+      pick_from: infeed
+      pick_xyz_m: [0.6, 0.0, 0.34]
+      place_xyz_m: [0.0, 0.6, 0.34]
+      malfunctions: [{name: servo_fault, mtbf_s: 1800, mttr_s: 300, basis: calendar}]
+      drop_prob: 0.05
+sinks: [{name: out}]
+"""
+
+
+def test_conveyor_picking_cell_with_faults():
+    """A cell picking off a moving belt: its measured cycle feeds the line; malfunctions and
+    suction drops show in the KPIs and the trace, at the rates the scene gives."""
+    scene = twin.load_scene_text(BELT_CELL, "belt_cell.yaml")
+    cycle = scene.stations[0].robot_cycle_s
+    assert 2.0 < cycle < 15.0
+    tw = twin.Twin(scene, seed=11)
+    tw.run(until="24h")
+    k = tw.kpis()
+    cell = next(s for s in k["stations"] if s["name"] == "cell1")
+    assert cell["failures_by_mode"] == {"robot/servo_fault": cell["failures"]}
+    assert 24 * 3600 / (1800 + 300) * 0.6 < cell["failures"] < 24 * 3600 / (1800 + 300) * 1.4
+    processed = cell["processed"]
+    drops = cell["gripper_drops"]
+    # binomial(processed, 0.05): within 4 standard deviations
+    assert abs(drops - 0.05 * processed) < 4 * (processed * 0.05 * 0.95) ** 0.5
+    assert k["gripper_drops"] == drops and k["scrapped"] >= drops
+    tr = tw.trace()
+    events = list(tr["event"])
+    assert events.count("gripper_drop") == drops
+    assert events.count("failure") == cell["failures"]
+    failure_rows = tr["event"] == "failure"
+    assert set(tr["detail"][failure_rows]) == {"robot/servo_fault"}
+    assert set(tr["part_id"][failure_rows]) == {-1}
+    parts = tw.parts()
+    assert int((parts["final_state"] == "scrapped").sum()) == drops
+
+
+def test_two_finger_cell():
+    text = CELL.replace("    robot_cell:\n", "    robot_cell:\n      urdf: franka_panda/panda.urdf\n"
+                        "      gripper: two_finger\n")
+    scene = twin.load_scene_text(text)
+    assert 2.0 < scene.stations[0].robot_cycle_s < 20.0
+    bad = CELL.replace("    robot_cell:\n", "    robot_cell:\n      gripper: two_finger\n")
+    with pytest.raises(twin.SceneError, match=r"robot_cell\.gripper: robot 'cell1': a two-finger gripper "
+                                              r"needs two finger joints"):
+        twin.load_scene_text(bad)

@@ -84,14 +84,23 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
     lead = lt_v[np.isin(lt_sink, out_sinks)]
 
     stations = []
+    movers = []  # transports and storages: their servers are the parts they hold
     ideal_ct_line = 0.0
     for n in range(p.n_nodes):
-        if kind[n] != L.KIND_STATION or p.st_external[n]:  # transports and storages: twin.logistics
+        if kind[n] != L.KIND_STATION:
             continue
         off, cap = int(p.st_srv_off[n]), int(p.node_cap[n])
         acc = now["srv_acc"][off:off + cap].sum(axis=0)
         total = acc.sum()
         frac = acc / total if total > 0 else np.zeros(6)
+        ap_count = now["st_ap_count"][n] + (1 if s.st_active[n] else 0)  # closed in window + open now
+        active = float(now["st_ap_sum"][n] / ap_count) if ap_count > 0 else 0.0
+        if p.st_external[n]:
+            movers.append({"name": names.nodes[n], "capacity": cap, "busy_frac": float(frac[L.SRV_BUSY]),
+                           "blocked_frac": float(frac[L.SRV_BLOCKED]), "idle_frac": float(frac[L.SRV_IDLE]),
+                           "processed": int(now["st_processed"][n].sum()), "mean_active_period_s": active,
+                           "avg_parts": float(now["node_area"][n] / window) if window > 0 else float("nan")})
+            continue
         processed = float(now["st_processed"][n].sum())
         planned = total - acc[L.SRV_OFF]
         run_time = planned - acc[L.SRV_DOWN]
@@ -102,7 +111,6 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         ideal_ct = (now["st_ideal_done"][n] / processed if processed > 0
                     else float(p.st_ideal_s[n].mean())) / cap
         ideal_ct_line = max(ideal_ct_line, ideal_ct)
-        ap_count = now["st_ap_count"][n] + (1 if s.st_active[n] else 0)  # closed in window + open now
         stations.append({
             "name": names.nodes[n], "capacity": cap,
             **{f"{state}_frac": float(frac[i]) for i, state in enumerate(L.SRV_STATE_NAMES)},
@@ -114,10 +122,12 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
                                  for f in range(int(p.st_fail_off[n]), int(p.st_fail_off[n] + p.st_fail_len[n]))},
             "availability": float(availability), "performance": float(performance), "quality": float(quality),
             "oee": float(availability * performance * quality),
-            "mean_active_period_s": float(now["st_ap_sum"][n] / ap_count) if ap_count > 0 else 0.0,
+            "mean_active_period_s": active,
             "avg_parts": float(now["node_area"][n] / window) if window > 0 else float("nan"),
         })
-    bottleneck = max(stations, key=lambda r: r["mean_active_period_s"])["name"] if stations else None
+    # a transport or storage holding parts (carrying, storing) is active too, and can be the bottleneck
+    candidates = stations + movers
+    bottleneck = max(candidates, key=lambda r: r["mean_active_period_s"])["name"] if candidates else None
 
     elements = []
     for n in range(p.n_nodes):
@@ -151,5 +161,5 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
                         "max": float(lead.max()) if lead.size else float("nan")},
         "line_oee": float(good_out * ideal_ct_line / window) if window > 0 and ideal_ct_line > 0 else float("nan"),
         "bottleneck": bottleneck, "bottleneck_method": "active-period (Roser 2001): longest mean active period",
-        "stations": stations, "elements": elements,
+        "stations": stations, "elements": elements, "transports_and_storages": movers,
     }

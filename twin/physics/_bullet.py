@@ -9,6 +9,7 @@ module. Quaternions are ``(x, y, z, w)``, PyBullet's order, everywhere in twin.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import sys
@@ -17,23 +18,35 @@ from dataclasses import dataclass
 from ..errors import SimulationError
 
 
+def _flush_c_stdio() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to reach (e.g. some Windows builds)
+        pass
+
+
 @contextlib.contextmanager
 def _quiet_stdout():
-    """Silence C-level prints to stdout (PyBullet announces its build time and argv) so that CLI
-    output stays clean; a no-op where stdout has no file descriptor (e.g. captured by a test)."""
+    """Silence C-level prints to stdout and stderr (PyBullet announces its build time and argv)
+    so that CLI output stays clean; a no-op where they have no file descriptor (e.g. captured by a
+    test)."""
     try:
         sys.stdout.flush()
-        saved = os.dup(1)
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
     except (OSError, ValueError, AttributeError):
         yield
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        _flush_c_stdio()  # C's stdio buffers would otherwise reach the real streams later
+        for fd, old in zip((1, 2), saved, strict=True):
+            os.dup2(old, fd)
+            os.close(old)
         os.close(devnull)
 
 

@@ -51,6 +51,8 @@ class PickPlace:
         self.tool_offset_m = (-gripper.grip_depth_m if isinstance(gripper, TwoFingerGripper)
                               else self._measure_tool_offset())
         self._held_half_height = 0.0
+        #: how long the last belt pick waited, holding still, for its part to arrive (s)
+        self.last_wait_s = 0.0
 
     def _measure_tool_offset(self) -> float:
         """How far the tool's face lies below the end-effector link frame when pointing down.
@@ -212,6 +214,7 @@ class PickPlace:
                                       f"at {v} m/s")
             robot.hold(steps)
             t_total += steps * dt
+            self.last_wait_s = steps * dt
             ramp = 2.0 * (float(np.dot(wait_xyz - belt.top(part) - lift, belt.direction)) / v) if v > 0 else ramp
             tracking, attach_t = self._tracking_motion(part, belt, q_wait, quat, ramp, descend, dwell_s)
             vr, ar = limit_ratios(tracking, robot.limits.velocity, robot.limits.acceleration, dt)

@@ -1,18 +1,26 @@
 """Robot cells: measure a station's robot cycle time from real motion in a physics world.
 
-Each cell is built on its own in a fresh World (DIRECT mode): the arm at its base pose, a pedestal
-under the pick point with one part of the scene's first part type on it, a pedestal under the place
-point. One suction pick-and-place cycle is played in physics, and its duration becomes part of the
-station's process time, so the line's KPIs reflect the robot's real motion. The cycle is fully
-deterministic, so it is measured once, when the scene loads.
+Each cell is built on its own in a fresh World (DIRECT mode): the arm at its base pose, a stand
+under the place point, and either a stand under the pick point with a part on it, or (``pick_from``
+a conveyor) a belt through the pick point moving at the conveyor's speed with the part riding on it.
+The gripper is a suction cup or the arm's two fingers. Two pick-and-place cycles are played in
+physics; the second one, which starts where a cycle ends in steady state (above the place point),
+is the cycle time, without the time spent waiting for a part on the belt (in the line that wait is
+the core's: the robot is starved). It becomes part of the station's process time, so the line's
+KPIs reflect the robot's real motion. Everything is deterministic, so it is measured once, when the
+scene loads.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..errors import SceneError, SimulationError
 from ..scene.models import RobotCell, Scene
+from .belt import Belt
+from .fingers import TwoFingerGripper
 from .gripper import SuctionGripper
 from .pick_place import PickPlace
 from .robot import Robot
@@ -20,43 +28,84 @@ from .world import World
 
 __all__ = ["measure_cycle_s", "resolve_robot_cells"]
 
+_BELT_BEFORE_M, _BELT_AFTER_M = 1.2, 0.8  # belt length upstream and downstream of the pick point
 
-def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], name: str = "robot") -> float:
-    """Physics time (s) of one pick-and-place cycle of ``cell`` with a part of ``part_size_m``.
+
+def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], name: str = "robot",
+                    belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
+                    belt_width_m: float = 0.4) -> float:
+    """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
+
+    ``belt_speed_mps``: the part arrives on a belt at this speed, moving along ``belt_direction``
+    (horizontal), and is picked on the move as it passes ``pick_xyz_m``; ``None``: it rests on a stand.
 
     Raises:
-        SimulationError: when a pose is out of reach or the part cannot be gripped.
+        SimulationError: when a pose is out of reach, the part cannot be gripped, or the belt is too
+            fast for the arm.
     """
     half = tuple(0.5 * v for v in part_size_m)
+    pick, place = np.array(cell.pick_xyz_m, float), np.array(cell.place_xyz_m, float)
     with World() as world:
         world.add_floor()
-        for label, top in (("pick", cell.pick_xyz_m), ("place", cell.place_xyz_m)):
+        for label, top in (("pick", pick), ("place", place)):
             surface = top[2] - 2 * half[2]  # the part's top face is at the given point
             if surface <= 0.005:
                 raise SimulationError(f"robot {name!r}: {label}_xyz_m {tuple(top)} is too low for a part "
                                       f"{2 * half[2]:.3f} m tall standing on a surface above the floor")
-            world.add_box(f"{label}_stand", (0.15, 0.15, 0.5 * surface), (top[0], top[1], 0.5 * surface))
-        pick_yaw = math.radians(cell.pick_yaw_deg)
-        world.add_box("part", half, (cell.pick_xyz_m[0], cell.pick_xyz_m[1], cell.pick_xyz_m[2] - half[2]),
-                      yaw_rad=pick_yaw, mass_kg=0.2)
+            if label == "place" or belt_speed_mps is None:
+                world.add_box(f"{label}_stand", (0.15, 0.15, 0.5 * surface), (top[0], top[1], 0.5 * surface))
+        belt = None
+        if belt_speed_mps is not None:
+            d = np.array(belt_direction, float)
+            d[2] = 0.0
+            d /= np.linalg.norm(d)
+            surface = pick - np.array([0.0, 0.0, 2 * half[2]])
+            belt = Belt(world, "belt", surface - _BELT_BEFORE_M * d, surface + _BELT_AFTER_M * d,
+                        belt_width_m, belt_speed_mps)
         robot = Robot(world, name, cell.urdf, base_xyz_m=cell.base_xyz_m,
                       base_yaw_rad=math.radians(cell.base_yaw_deg))
-        pick_place = PickPlace(robot, SuctionGripper(robot), approach_m=cell.approach_m)
-        return pick_place.cycle("part", cell.pick_xyz_m, pick_yaw, cell.place_xyz_m,
-                                math.radians(cell.place_yaw_deg))
+        gripper = TwoFingerGripper(robot) if cell.gripper == "two_finger" else SuctionGripper(robot)
+        pick_place = PickPlace(robot, gripper, approach_m=cell.approach_m)
+        pick_yaw, place_yaw = math.radians(cell.pick_yaw_deg), math.radians(cell.place_yaw_deg)
+        cycles = []
+        for k in range(2):
+            part = f"part/{k}"
+            world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
+                          mass_kg=0.2, friction=0.8)
+            if belt is not None:
+                belt.carry(part, 0.1, yaw_rad=pick_yaw - belt.yaw_rad)
+                t = pick_place.pick_from_belt(part, belt, meet_s_m=_BELT_BEFORE_M) - pick_place.last_wait_s
+            else:
+                world.step(24)  # settle on the stand
+                t = pick_place.pick(part, pick, pick_yaw)
+            t += pick_place.place(place, place_yaw)
+            cycles.append(t)
+            world.remove(part)
+        return cycles[-1]
 
 
 def resolve_robot_cells(scene: Scene, src) -> Scene:
     """Measure every robot cell's cycle and attach it to its station (errors name file and line)."""
     part_size = scene.part_types[0].body_size_m()
+    conveyors = {c.name: c for c in scene.conveyors}
     for i, station in enumerate(scene.stations):
-        if station.robot_cell is None:
+        cell = station.robot_cell
+        if cell is None:
             continue
+        belt = {}
+        if cell.pick_from is not None:
+            cv = conveyors[cell.pick_from]
+            belt = {"belt_speed_mps": cv.speed_mps}
+            if cv.geometry is not None:
+                g = cv.geometry
+                belt["belt_direction"] = tuple(np.subtract(g.end_xyz_m, g.start_xyz_m))
+                belt["belt_width_m"] = g.width_m
         try:
-            cycle = measure_cycle_s(station.robot_cell, part_size, name=station.name)
+            cycle = measure_cycle_s(cell, part_size, name=station.name, **belt)
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
         except SceneError as exc:
-            raise src.error(("stations", i, "robot_cell", "urdf"), exc.detail) from None
+            key = "gripper" if "finger" in exc.detail else "urdf"
+            raise src.error(("stations", i, "robot_cell", key), exc.detail) from None
         station.__pydantic_private__["_robot_cycle_s"] = cycle  # private: frozen fields stay untouched
     return scene

@@ -223,8 +223,8 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
                           f"{100 * r.get('blocked_frac', 0):.1f}%", str(r.get("processed", 0)))
         out.print(table)
     if kpis.get("agv_fleets"):
-        fleets = Table("AGV fleet", "vehicles", "orders", "delivered", "mean order (s)", "wait for pickup (s)",
-                       "breakdowns", "down", title_justify="left")
+        fleets = Table("AGV fleet", "AGVs", "orders", "done", "order s", "wait s", "breaks", "down",
+                       title_justify="left")
         for f in kpis["agv_fleets"]:
             fleets.add_row(f["name"], str(f["vehicles"]), str(f["orders"]), str(f["delivered"]),
                            _fmt(f["mean_order_s"], 4), _fmt(f["mean_wait_for_pickup_s"], 4), str(f["breakdowns"]),

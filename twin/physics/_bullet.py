@@ -106,7 +106,9 @@ class BulletClient:
             return attr
         if self._id < 0:
             raise SimulationError(f"physics client is closed; cannot call {name}()")
-        return functools.partial(attr, physicsClientId=self._id)
+        bound = functools.partial(attr, physicsClientId=self._id)
+        self.__dict__[name] = bound  # later lookups skip __getattr__ (hot loops call these a lot)
+        return bound
 
     def body_state(self, body: int) -> BodyState:
         """Base pose and velocity of ``body``."""
@@ -119,3 +121,6 @@ class BulletClient:
         if self._id >= 0:
             _pb.disconnect(physicsClientId=self._id)
             self._id = -1
+            # drop the bound calls, so that a call after closing goes through __getattr__ and fails clearly
+            for name in [k for k, v in self.__dict__.items() if isinstance(v, functools.partial)]:
+                del self.__dict__[name]

@@ -102,7 +102,8 @@ class Belt:
 
     def release(self, part: str) -> None:
         """Stop carrying ``part`` (a gripper has it, or it fell off); physics takes over."""
-        self._carried.pop(part, None)
+        if self._carried.pop(part, None) is not None:
+            self.world.wake(part)
 
     def carries(self, part: str) -> bool:
         return part in self._carried

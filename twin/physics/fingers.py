@@ -111,6 +111,8 @@ class TwoFingerGripper:
     def release(self) -> str | None:
         """Open the fingers (the arm holds still meanwhile); return the part that was held."""
         held = self._held
+        if held is not None:
+            self.robot.world.wake(held)
         self._drive(self._open)
         self.robot.hold(round(0.25 / self.robot.world.dt_s))
         self._held, self._body = None, -1

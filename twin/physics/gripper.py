@@ -70,6 +70,7 @@ class SuctionGripper:
         if held is not None:
             self.robot.world.remove_step_hook(self._carry)
             self._set_collisions(self._body, True)
+            self.robot.world.wake(held)
         self._held, self._body, self.held_pose = None, -1, None
         self.robot.carried = None
         return held

@@ -119,6 +119,8 @@ class Robot:
         acc = np.full(len(names), 5.0) if acc is None else np.resize(np.asarray(acc, float), len(names))
         self.limits = JointLimits(tuple(names), np.array(lower), np.array(upper), np.array(velocity), acc)
         self._effort = np.array(effort)
+        self._effort_list = [float(e) for e in effort]
+        self._zeros = np.zeros(len(self._joints))
         home = np.array(home_q if home_q is not None else KNOWN_HOME_POSES.get(urdf, ()), float)
         middle = 0.5 * (self.limits.lower + self.limits.upper)
         self.home_q = np.clip(np.concatenate([home[: self.dof], middle[len(home):]]),
@@ -140,10 +142,9 @@ class Robot:
 
     def set_joints(self, q, qd=None) -> None:
         """Place the arm at joint positions ``q`` (kinematically), moving at ``qd`` (default: at rest)."""
-        c = self.world.client
-        qd = np.zeros(self.dof) if qd is None else np.asarray(qd, float)
-        for j, v, w in zip(self._joints, np.asarray(q, float), qd, strict=True):
-            c.resetJointState(self.body, j, float(v), float(w))
+        qd = self._zeros if qd is None else qd
+        self.world.client.resetJointStatesMultiDof(self.body, self._joints, [[float(v)] for v in q],
+                                                   targetVelocities=[[float(w)] for w in qd])
 
     def joints(self) -> np.ndarray:
         """Current joint positions."""
@@ -376,9 +377,20 @@ class Robot:
         return self.play(q[1:], qd[1:])
 
     def hold(self, steps: int) -> int:
-        """Stay where the arm is for ``steps`` physics steps."""
-        q = np.tile(self.joints(), (int(steps), 1))
-        return self.play(q, np.zeros_like(q))
+        """Stay where the arm is for ``steps`` physics steps (its position controllers hold it)."""
+        steps = int(steps)
+        if steps <= 0:
+            return 0
+        q = self.joints()
+        if self.command_log is not None:
+            self.command_log.extend(np.tile(q, (steps, 1)))
+        self.set_joints(q)
+        c = self.world.client
+        c.setJointMotorControlArray(self.body, self._joints, c.POSITION_CONTROL, targetPositions=q.tolist(),
+                                    targetVelocities=self._zeros.tolist(), forces=self._effort_list)
+        self.world.step(steps)
+        self.set_joints(q)  # exactly where it was, whatever the controllers let drift
+        return steps
 
     def play(self, q, qd) -> int:
         """Command joint positions ``q`` (and velocities ``qd``), one row per physics step.
@@ -390,10 +402,11 @@ class Robot:
         c = self.world.client
         if self.command_log is not None:
             self.command_log.extend(np.array(q, float))
-        for row, vel in zip(q, qd, strict=True):
-            self.set_joints(row, vel)  # moving links: contacts and friction see the motion
-            c.setJointMotorControlArray(self.body, self._joints, c.POSITION_CONTROL,
-                                        targetPositions=list(row), targetVelocities=list(vel),
-                                        forces=list(self._effort))
-            self.world.step()
+        reset, motor, step = c.resetJointStatesMultiDof, c.setJointMotorControlArray, self.world.step
+        body, joints, effort, mode = self.body, self._joints, self._effort_list, c.POSITION_CONTROL
+        for row, vel in zip(np.asarray(q, float).tolist(), np.asarray(qd, float).tolist(), strict=True):
+            # moving links (velocities set too): contacts and friction see the motion
+            reset(body, joints, [[v] for v in row], targetVelocities=[[v] for v in vel])
+            motor(body, joints, mode, targetPositions=row, targetVelocities=vel, forces=effort)
+            step()
         return len(q)

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 __all__ = ["JointMotion", "SplineMotion", "plan_motion", "limit_ratios"]
 
@@ -123,8 +124,6 @@ class SplineMotion:
         return float(self.t_knots[-1] - self.t_knots[0])
 
     def _spline(self):
-        from scipy.interpolate import CubicSpline
-
         zero = np.zeros(self.q_knots.shape[1])
         return CubicSpline(self.t_knots - self.t_knots[0], self.q_knots, bc_type=((1, zero), (1, zero)))
 

@@ -43,7 +43,7 @@ def test_layout_bodies_and_parts_follow_the_core():
             tw.step()
             node, pos, uid = tw.engine.conveyor_parts()
             shown = tw.scene_world.sync()
-            assert shown == len(uid)
+            assert shown == len(uid) + len(tw.engine.station_parts()[2])
             max_shown = max(max_shown, shown)
             for x, u in zip(pos, uid, strict=True):
                 state = tw.world.state(tw.scene_world.part_body(u))
@@ -52,9 +52,12 @@ def test_layout_bodies_and_parts_follow_the_core():
                 yaw = math.atan2(2 * (state.quat_xyzw[3] * state.quat_xyzw[2]), 1 - 2 * state.quat_xyzw[2] ** 2)
                 assert yaw == pytest.approx(math.pi / 2, abs=1e-9)
         assert max_shown >= 3
-        # parts that left the belt have no body any more
-        part_bodies = [n for n in tw.world.names() if n.startswith("part/")]
-        assert len(part_bodies) == len(tw.engine.conveyor_parts()[2])
+        # a part in the press sits on top of it; parts that left the belt and the press have no body
+        _, _, at_press, _ = tw.engine.station_parts()
+        for u in at_press:
+            assert tw.world.state(tw.scene_world.part_body(u)).xyz_m == pytest.approx((1.0, 6.8, 1.05), abs=1e-9)
+        part_bodies = {n for n in tw.world.names() if n.startswith("part/")}
+        assert part_bodies == {f"part/{u}" for u in [*tw.engine.conveyor_parts()[2], *at_press]}
 
 
 def test_physics_does_not_change_the_line():
@@ -88,3 +91,94 @@ def test_core_only_use_never_loads_pybullet():
     out = subprocess.run([sys.executable, "-c", code, fh.name], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+FULL = """
+version: 1
+part_types: [{name: box, length_m: 0.2, size_m: [0.2, 0.15, 0.1], mass_kg: 0.8, friction: 0.7}]
+sources: [{name: feed, to: belt, interarrival: 3.0}]
+conveyors:
+  - name: belt
+    to: agv
+    length_m: 3.0
+    speed_mps: 0.5
+    spacing_m: 0.3
+    geometry: {start_xyz_m: [0.0, 0.0, 0.8], end_xyz_m: [3.0, 0.0, 0.8]}
+transports: [{name: agv, to: out, fleet: carts, pickup: p, dropoff: d, capacity: 3}]
+sinks:
+  - {name: out, geometry: {xyz_m: [8.0, 3.0, 0.2], size_m: [0.1, 0.1, 0.1]}}
+agv_fleets:
+  - name: carts
+    speed_mps: 2.0
+    handling_s: 2
+    nodes:
+      - {name: a, xy_m: [4, 1]}
+      - {name: b, xy_m: [8, 1]}
+      - {name: p, xy_m: [4, 0]}
+      - {name: d, xy_m: [8, 0]}
+      - {name: k, xy_m: [6, 2]}
+      - {name: m, xy_m: [6, 1]}
+    edges: [[a, m], [m, b], [p, a], [d, b], [k, m]]
+    parking: [k]
+fixtures:
+  - {name: guard, xyz_m: [1.5, 1.0, 0.5], size_m: [3.0, 0.05, 1.0]}
+  - {name: bin, shape: bin, xyz_m: [8.0, 3.0, 0.25], size_m: [0.8, 0.6, 0.5], wall_m: 0.02}
+  - {name: tote, shape: mesh, mesh: MESH, xyz_m: [2.0, -2.0, 0.1], scale: 1.0}
+"""
+
+
+def _full_scene(tmp_path, mesh_ok: bool = True):
+    import trimesh
+
+    mesh = trimesh.creation.box(extents=(0.4, 0.3, 0.2))
+    if not mesh_ok:
+        mesh.faces = mesh.faces[:-2]  # a hole: not watertight
+    path = tmp_path / "meshes" / "tote.obj"
+    path.parent.mkdir()
+    mesh.export(path)
+    scene_file = tmp_path / "line.yaml"
+    scene_file.write_text(FULL.replace("MESH", "meshes/tote.obj"))  # relative to the scene file
+    return scene_file
+
+
+def test_full_world_fixtures_agvs_and_a_physical_bin(tmp_path):
+    """Fixtures, a mesh, AGV bodies moving with the fleet, and parts that exit into a sink falling
+    into the bin as dynamic bodies and coming to rest inside it."""
+    scene = twin.load_scene(_full_scene(tmp_path))
+    with twin.Twin(scene, seed=2, physics=True, control_step_s=0.05) as tw:
+        names = set(tw.world.names())
+        assert {"guard", "bin", "tote", "belt", "out"} <= names
+        assert tw.world.state("tote").xyz_m == pytest.approx((2.0, -2.0, 0.1))
+        agv_path = []
+        for _ in range(int(120 / 0.05)):
+            tw.step()
+            agv_path.append(tw.world.state("carts/agv0").xyz_m)
+        delivered = tw.kpis()["throughput"]["total"]
+        assert delivered >= 2
+        # the AGV body went to the pickup (4, 0) and the drop-off (8, 0)
+        xy = np.array(agv_path)[:, :2]
+        assert np.min(np.linalg.norm(xy - [4.0, 0.0], axis=1)) < 0.05
+        assert np.min(np.linalg.norm(xy - [8.0, 0.0], axis=1)) < 0.05
+        tw.world.step(480)  # let the last drops settle
+        dropped = [n for n in tw.world.names() if n.startswith("dropped/")]
+        assert len(dropped) == delivered
+        for n in dropped:
+            x, y, z = tw.world.state(n).xyz_m
+            assert abs(x - 8.0) < 0.4 and abs(y - 3.0) < 0.3  # inside the bin's walls
+            assert 0.0 < z < 0.5  # resting in it, not through its floor
+            assert np.linalg.norm(tw.world.state(n).linear_mps) < 0.05
+
+
+def test_a_broken_mesh_falls_back_to_its_convex_hull_with_a_warning(tmp_path):
+    from twin.physics.assets import MeshFallbackWarning
+
+    with pytest.warns(MeshFallbackWarning, match="not watertight; using its convex hull"):
+        twin.load_scene(_full_scene(tmp_path, mesh_ok=False))
+
+
+def test_a_missing_mesh_is_a_scene_error(tmp_path):
+    scene_file = _full_scene(tmp_path)
+    scene_file.write_text(scene_file.read_text().replace("meshes/tote.obj", "meshes/missing.stl"))
+    with pytest.raises(twin.SceneError, match=r"line\.yaml:\d+: fixtures\[2\]\.mesh: mesh file 'meshes/missing\.stl' "
+                                              r"not found \(searched: .*meshes/missing\.stl\)"):
+        twin.load_scene(scene_file)

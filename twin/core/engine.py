@@ -143,6 +143,18 @@ class Engine:
         node, pos, part = self._conveyor_slots()
         return node, pos, self.state.part_uid[part], self.state.part_type[part]
 
+    def station_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(node id, server index within the station, part uid, part type) of every part on a
+        station server (processing, in setup or blocked), now. Transports and storages included."""
+        srv = np.flatnonzero(self.state.srv_part[: self.params.n_srv] >= 0)
+        p = self.state.srv_part[srv]
+        node = self.params.srv_node[srv]
+        return node, srv - self.params.st_srv_off[node], self.state.part_uid[p], self.state.part_type[p]
+
+    def sink_counts(self) -> np.ndarray:
+        """Parts that reached each sink so far, per part type: int64[n_nodes, n_types]."""
+        return self.state.sink_count.copy()
+
     def _conveyor_slots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         total = int(self.state.node_count[self.params.node_kind == L.KIND_CONVEYOR].sum())
         node = np.zeros(total, np.int32)

@@ -54,11 +54,12 @@ with _quiet_stdout():
     import pybullet as _pb
     import pybullet_data
 
-__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "DATA_PATH", "euler_to_quat"]
+__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "GEOM_MESH", "DATA_PATH", "euler_to_quat"]
 
 DIRECT = _pb.DIRECT
 GUI = _pb.GUI
 GEOM_BOX = _pb.GEOM_BOX
+GEOM_MESH = _pb.GEOM_MESH
 DATA_PATH = pybullet_data.getDataPath()
 
 

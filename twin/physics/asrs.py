@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SimulationError, UsageError
 from .trajectory import JointMotion, plan_motion
-from .world import World
+
+if TYPE_CHECKING:
+    from .world import World
 
 __all__ = ["AxisLimits", "axis_time", "travel_time", "Rack", "StackerCrane", "ASRS", "StorageSystem"]
 

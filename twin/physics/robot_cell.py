@@ -14,11 +14,13 @@ scene loads.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import SceneError, SimulationError
 from ..scene.models import RobotCell, Scene
+from ._bullet import DATA_PATH
 from .belt import Belt
 from .fingers import TwoFingerGripper
 from .gripper import SuctionGripper
@@ -85,8 +87,12 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
 
 
 def resolve_robot_cells(scene: Scene, src) -> Scene:
-    """Measure every robot cell's cycle and attach it to its station (errors name file and line)."""
+    """Measure every robot cell's cycle and attach it to its station (errors name file and line).
+
+    A relative ``urdf`` path is looked up next to the scene file first, then in ``pybullet_data``.
+    """
     part_size = scene.part_types[0].body_size_m()
+    base = Path(src.path).resolve().parent if Path(src.path).is_file() else Path.cwd()
     conveyors = {c.name: c for c in scene.conveyors}
     for i, station in enumerate(scene.stations):
         cell = station.robot_cell
@@ -100,6 +106,14 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
                 g = cv.geometry
                 belt["belt_direction"] = tuple(np.subtract(g.end_xyz_m, g.start_xyz_m))
                 belt["belt_width_m"] = g.width_m
+        urdf = Path(cell.urdf).expanduser()
+        candidates = [urdf] if urdf.is_absolute() else [base / urdf, Path(DATA_PATH) / urdf]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise src.error(("stations", i, "robot_cell", "urdf"), f"robot {station.name!r}: URDF {cell.urdf!r} "
+                            f"not found (searched: {', '.join(str(c) for c in candidates)})")
+        if found == candidates[0] and not urdf.is_absolute():
+            cell = cell.model_copy(update={"urdf": str(found)})
         try:
             cycle = measure_cycle_s(cell, part_size, name=station.name, **belt)
         except SimulationError as exc:

@@ -1,10 +1,25 @@
-"""The line's 3D layout in a ``World``, with the parts on conveyors following the core.
+"""The line's 3D layout in a ``World``, with the parts following the core.
 
-Elements with a ``geometry`` in the scene become static bodies: a conveyor is a frame whose top is
-the belt surface, stations, buffers, sources and sinks are boxes. Parts on a conveyor with
-geometry are kinematic bodies placed, at every sync, exactly where the core's closed-form conveyor
-model says they are: ``start + x * direction``, resting on the belt. The core stays the source of
-truth; physical zones where bodies take over dynamically (robot cells, bins) are later work.
+What is built from a scene:
+
+- elements with a ``geometry``: a conveyor is a frame whose top is the belt surface; stations,
+  buffers, sources, sinks and storages (the rack) are static boxes;
+- ``fixtures``: boxes, open bins and trays, and meshes (trimesh; convex hull when not watertight);
+- the arm of every robot cell, at its base pose in its ready pose;
+- AGVs, as box chassis moved by the fleet model (``twin.logistics``), when the twin has logistics.
+
+Parts are rigid bodies of their part type's size, mass and friction, in three zones:
+
+- **on a conveyor** with geometry, a part's body is placed at every sync exactly where the core's
+  closed-form conveyor model puts it (``start + x · direction``, resting on the belt), moving at the
+  belt's velocity: the core is the source of truth;
+- **on a station** with geometry (being processed, or finished and waiting), it sits on top of the
+  station's box, one place per server;
+- **into a sink** with geometry (a bin), the part is handed to physics: a dynamic body is dropped
+  above the sink and falls and settles among the parts already there (the most recent
+  ``sink_bodies`` per sink are kept).
+
+The 3D world never changes line results; it shows them.
 """
 
 from __future__ import annotations
@@ -16,13 +31,14 @@ import numpy as np
 from ..core.engine import Engine
 from ..scene.models import Scene
 from ._bullet import euler_to_quat
+from .belt import BELT_THICKNESS_M
 from .world import World
 
 __all__ = ["SceneWorld", "BELT_THICKNESS_M"]
 
-BELT_THICKNESS_M = 0.05
 _FRAME_RGBA = (0.25, 0.27, 0.30, 1.0)
 _MACHINE_RGBA = (0.35, 0.45, 0.60, 1.0)
+_RACK_RGBA = (0.55, 0.55, 0.50, 1.0)
 _PART_RGBA = (0.85, 0.55, 0.15, 1.0)
 
 
@@ -30,28 +46,64 @@ class SceneWorld:
     """Static layout bodies plus part bodies that follow the engine.
 
     Args:
-        scene: the scene (its ``geometry`` entries are used; elements without one are skipped).
+        scene: the scene (its ``geometry`` entries and ``fixtures`` are used).
         world: an open World; this object adds bodies to it but does not own it.
-        engine: the line engine whose conveyor parts are shown.
+        engine: the line engine whose parts are shown.
+        sink_bodies: how many dropped parts each sink keeps as bodies.
     """
 
-    def __init__(self, scene: Scene, world: World, engine: Engine) -> None:
+    def __init__(self, scene: Scene, world: World, engine: Engine, sink_bodies: int = 40) -> None:
         self.world = world
         self.engine = engine
-        self._part_size = {i: pt.body_size_m() for i, pt in enumerate(scene.part_types)}
+        self.sink_bodies = int(sink_bodies)
+        self._types = scene.part_types
         self._belts: dict[int, tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]] = {}
+        self._tops: dict[int, tuple[np.ndarray, float, int]] = {}  # station node -> (top centre, yaw, capacity)
+        self._bins: dict[int, np.ndarray] = {}  # sink node -> drop point
         self._parts: dict[int, str] = {}
+        self._dropped: dict[int, list[str]] = {}
+        self._drops = 0
         world.add_floor()
         node_id = {name: i for i, name in enumerate(engine.names.nodes)}
         for cv in scene.conveyors:
             if cv.geometry is not None:
                 self._add_belt(node_id[cv.name], cv.name, cv.geometry)
-        for section in ("stations", "buffers", "sources", "sinks"):
+        for section in ("stations", "buffers", "sources", "sinks", "storages"):
             for el in getattr(scene, section):
                 g = el.geometry
-                if g is not None:
-                    world.add_box(el.name, tuple(0.5 * v for v in g.size_m), g.xyz_m,
-                                  yaw_rad=math.radians(g.yaw_deg), rgba=_MACHINE_RGBA)
+                if g is None:
+                    continue
+                world.add_box(el.name, tuple(0.5 * v for v in g.size_m), g.xyz_m, yaw_rad=math.radians(g.yaw_deg),
+                              rgba=_RACK_RGBA if section == "storages" else _MACHINE_RGBA)
+                top = np.array(g.xyz_m, float) + np.array([0.0, 0.0, 0.5 * g.size_m[2]])
+                if section == "stations":
+                    self._tops[node_id[el.name]] = (top, math.radians(g.yaw_deg), el.capacity)
+                elif section == "sinks":
+                    self._bins[node_id[el.name]] = top + np.array([0.0, 0.0, 0.3])
+                    self._dropped[node_id[el.name]] = []
+        self._sink_seen = engine.sink_counts()
+        for fx in scene.fixtures:
+            self._add_fixture(fx)
+        self.robots = []
+        for st in scene.stations:
+            if st.robot_cell is not None:
+                from .robot import Robot  # the arm, standing at its base in its ready pose
+
+                cell = st.robot_cell
+                self.robots.append(Robot(world, f"{st.name}/robot", cell.urdf, base_xyz_m=cell.base_xyz_m,
+                                         base_yaw_rad=math.radians(cell.base_yaw_deg)))
+
+    def _add_fixture(self, fx) -> None:
+        from .assets import bin_mesh, load_mesh  # trimesh only where fixtures need it
+
+        yaw = math.radians(fx.yaw_deg)
+        if fx.shape == "box":
+            self.world.add_box(fx.name, tuple(0.5 * v for v in fx.size_m), fx.xyz_m, yaw_rad=yaw,
+                               mass_kg=fx.mass_kg, friction=fx.friction, rgba=fx.rgba)
+            return
+        mesh = bin_mesh(fx.size_m, fx.wall_m) if fx.shape == "bin" else load_mesh(fx.mesh_path, fx.scale)
+        self.world.add_mesh(fx.name, mesh, fx.xyz_m, yaw_rad=yaw, mass_kg=fx.mass_kg, friction=fx.friction,
+                            rgba=fx.rgba)
 
     def _add_belt(self, node: int, name: str, geometry) -> None:
         start = np.array(geometry.start_xyz_m, float)
@@ -73,27 +125,68 @@ class SceneWorld:
         """Body name of part ``uid`` if it is shown now."""
         return self._parts.get(int(uid))
 
+    def _body_for(self, uid: int, ptype: int) -> str:
+        name = self._parts.get(uid)
+        if name is None:
+            pt = self._types[ptype]
+            name = f"part/{uid}"
+            self.world.add_box(name, tuple(0.5 * v for v in pt.body_size_m()), (0.0, 0.0, -10.0),
+                               mass_kg=pt.mass_kg, friction=pt.friction, rgba=_PART_RGBA)
+        return name
+
     def sync(self) -> int:
-        """Place every conveyor part's body where the core has it now; return how many are shown."""
-        node, pos, uid, ptype = self.engine.conveyor_parts_typed()
+        """Place every part on a conveyor or station with geometry where the core has it now, drop
+        new sink arrivals into their bins; return how many parts follow the core."""
+        c = self.world.client
         shown: dict[int, str] = {}
+        node, pos, uid, ptype = self.engine.conveyor_parts_typed()
+        speed = self.engine.state.cv_v
         for n, x, u, t in zip(node.tolist(), pos.tolist(), uid.tolist(), ptype.tolist(), strict=True):
             belt = self._belts.get(n)
             if belt is None:
                 continue
             start, direction, quat = belt
-            size = self._part_size[t]
-            name = self._parts.get(u)
-            if name is None:
-                name = f"part/{u}"
-                self.world.add_box(name, tuple(0.5 * v for v in size), (0.0, 0.0, -10.0), rgba=_PART_RGBA)
-            xyz = start + x * direction + np.array([0.0, 0.0, 0.5 * size[2]])
-            self.world.set_pose(name, tuple(xyz), quat)
+            name = self._body_for(u, t)
+            height = self._types[t].body_size_m()[2]
+            self.world.set_pose(name, tuple(start + x * direction + np.array([0.0, 0.0, 0.5 * height])), quat)
+            c.resetBaseVelocity(self.world.body(name), (float(speed[n]) * direction).tolist(), [0, 0, 0])
+            shown[u] = name
+        node, server, uid, ptype = self.engine.station_parts()
+        for n, k, u, t in zip(node.tolist(), server.tolist(), uid.tolist(), ptype.tolist(), strict=True):
+            top = self._tops.get(n)
+            if top is None:
+                continue
+            centre, yaw, cap = top
+            size = self._types[t].body_size_m()
+            # servers side by side along the station's x axis
+            offset = (k - 0.5 * (cap - 1)) * 1.1 * size[0]
+            xyz = centre + np.array([offset * math.cos(yaw), offset * math.sin(yaw), 0.5 * size[2]])
+            name = self._body_for(u, t)
+            self.world.set_pose(name, tuple(xyz), euler_to_quat(0.0, 0.0, yaw))
+            c.resetBaseVelocity(self.world.body(name), [0, 0, 0], [0, 0, 0])
             shown[u] = name
         for u, name in self._parts.items():
             if u not in shown:
                 self.world.remove(name)
         self._parts = shown
+        self._drop_into_bins()
         return len(shown)
 
-
+    def _drop_into_bins(self) -> None:
+        counts = self.engine.sink_counts()
+        new = counts - self._sink_seen
+        self._sink_seen = counts
+        for n, drop in self._bins.items():
+            for t in np.flatnonzero(new[n]).tolist():
+                for _ in range(int(new[n, t])):
+                    pt = self._types[t]
+                    self._drops += 1
+                    name = f"dropped/{self._drops}"
+                    jitter = 0.05 * math.sin(1.7 * self._drops)  # not all on one spot
+                    self.world.add_box(name, tuple(0.5 * v for v in pt.body_size_m()),
+                                       (drop[0] + jitter, drop[1] - jitter, drop[2]), yaw_rad=0.6 * self._drops,
+                                       mass_kg=pt.mass_kg, friction=pt.friction, rgba=_PART_RGBA)
+                    kept = self._dropped[n]
+                    kept.append(name)
+                    if len(kept) > self.sink_bodies:
+                        self.world.remove(kept.pop(0))

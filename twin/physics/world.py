@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ..errors import SimulationError, UsageError
-from ._bullet import DATA_PATH, DIRECT, GEOM_BOX, GUI, BodyState, BulletClient, euler_to_quat
+from ._bullet import DATA_PATH, DIRECT, GEOM_BOX, GEOM_MESH, GUI, BodyState, BulletClient, euler_to_quat
 
 __all__ = ["World", "BodyState"]
 
@@ -114,6 +114,33 @@ class World:
         if mass_kg > 0:
             # a body at rest for a while sleeps (no contact work each step) until something touches
             # or moves it: 20 parts resting on the floor cost 5x less per step
+            c.changeDynamics(body, -1, activationState=c.ACTIVATION_STATE_ENABLE_SLEEPING)
+        self._bodies[name] = body
+        return body
+
+    def add_mesh(self, name: str, mesh, xyz_m: Vec3, *, yaw_rad: float = 0.0, mass_kg: float = 0.0,
+                 friction: float = 0.6, rgba: Sequence[float] = (0.6, 0.6, 0.65, 1.0)) -> int:
+        """A body from a ``MeshData`` (``twin.physics.assets``), its origin at ``xyz_m``.
+
+        A static body (``mass_kg = 0``) collides with the exact triangles; a dynamic one with their
+        convex hull (Bullet simulates only convex shapes as moving bodies).
+        """
+        self._check_new(name)
+        if not (math.isfinite(mass_kg) and mass_kg >= 0):
+            raise UsageError(f"{name}: mass_kg must be >= 0, got {mass_kg}")
+        c = self.client
+        vertices = mesh.vertices.tolist()
+        indices = mesh.faces.reshape(-1).tolist()
+        if mass_kg > 0:
+            shape = c.createCollisionShape(GEOM_MESH, vertices=vertices)
+        else:
+            shape = c.createCollisionShape(GEOM_MESH, vertices=vertices, indices=indices)
+        visual = c.createVisualShape(GEOM_MESH, vertices=vertices, indices=indices, rgbaColor=list(rgba))
+        body = c.createMultiBody(baseMass=float(mass_kg), baseCollisionShapeIndex=shape,
+                                 baseVisualShapeIndex=visual, basePosition=list(xyz_m),
+                                 baseOrientation=euler_to_quat(0.0, 0.0, yaw_rad))
+        c.changeDynamics(body, -1, lateralFriction=float(friction))
+        if mass_kg > 0:
             c.changeDynamics(body, -1, activationState=c.ACTIVATION_STATE_ENABLE_SLEEPING)
         self._bodies[name] = body
         return body

@@ -59,12 +59,32 @@ def scene_from_source(src: YamlSource) -> Scene:
     except ValidationError as exc:
         raise _scene_error(src, exc) from None
     check_references(scene, src)
+    _resolve_meshes(scene, src)
     if any(st.robot_cell is not None for st in scene.stations):
         # imported here: only scenes with robot cells need the physics engine to load
         from ..physics.robot_cell import resolve_robot_cells
 
         scene = resolve_robot_cells(scene, src)
     return scene
+
+
+def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
+    """Find every fixture's mesh file (relative paths: from the scene file's folder) and read it."""
+    base = Path(src.path).resolve().parent if Path(src.path).is_file() else Path.cwd()
+    for i, fx in enumerate(scene.fixtures):
+        if fx.mesh is None:
+            continue
+        path = Path(fx.mesh).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            raise src.error(("fixtures", i, "mesh"), f"mesh file {fx.mesh!r} not found (searched: {path})")
+        from ..physics.assets import load_mesh  # trimesh: only for scenes with meshes
+
+        try:
+            load_mesh(str(path), fx.scale)
+        except SceneError as exc:
+            raise src.error(("fixtures", i, "mesh"), exc.detail) from None
+        fx.__pydantic_private__["_mesh_path"] = str(path)
 
 
 def _scene_error(src: YamlSource, exc: ValidationError) -> SceneError:

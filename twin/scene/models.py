@@ -19,6 +19,7 @@ __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
     "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
+    "Fixture",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
@@ -410,6 +411,45 @@ class Sink(_Model):
     geometry: BoxGeometry | None = None
 
 
+class Fixture(_Model):
+    """An object of the 3D layout that is not a line element: a guard, table, bin, tray, pallet...
+
+    ``shape: box`` is a box of ``size_m`` centred at ``xyz_m``; ``bin`` an open box (floor and
+    walls ``wall_m`` thick) of outer size ``size_m`` centred at ``xyz_m``; ``mesh`` the mesh file
+    ``mesh`` (STL, OBJ, PLY, GLB... read by trimesh; a relative path is relative to the scene file's
+    folder) scaled by ``scale``, its origin at ``xyz_m``. A mesh that is not watertight is replaced
+    by its convex hull, with a warning. ``mass_kg: 0`` makes the object static.
+    """
+
+    name: Name
+    shape: Literal["box", "bin", "mesh"] = "box"
+    xyz_m: tuple[Coord, Coord, Coord]
+    yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+    size_m: tuple[Size, Size, Size] | None = None
+    wall_m: Size = 0.01
+    mesh: str | None = Field(None, max_length=1000)
+    scale: Annotated[float, Field(gt=0, le=1e3, allow_inf_nan=False)] = 1.0
+    mass_kg: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] = 0.0
+    friction: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.6
+    rgba: tuple[Probability, Probability, Probability, Probability] = (0.6, 0.6, 0.65, 1.0)
+    _mesh_path: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _shape_fields(self) -> Fixture:
+        if self.shape == "mesh" and self.mesh is None:
+            raise ValueError("shape 'mesh' needs 'mesh' (a mesh file)")
+        if self.shape != "mesh" and self.size_m is None:
+            raise ValueError(f"shape '{self.shape}' needs 'size_m'")
+        if self.shape != "mesh" and self.mesh is not None:
+            raise ValueError(f"'mesh' is only for shape 'mesh', not '{self.shape}'")
+        return self
+
+    @property
+    def mesh_path(self) -> str | None:
+        """The mesh file, resolved when the scene loads."""
+        return self._mesh_path
+
+
 class AgvNode(_Model):
     """A node of an AGV path graph: a point on the floor (x, y in metres)."""
 
@@ -560,4 +600,5 @@ class Scene(_Model):
     transports: list[Transport] = Field(default_factory=list, max_length=10_000)
     storages: list[Storage] = Field(default_factory=list, max_length=1000)
     agv_fleets: list[AgvFleet] = Field(default_factory=list, max_length=100)
+    fixtures: list[Fixture] = Field(default_factory=list, max_length=100_000)
     calendars: list[Calendar] = Field(default_factory=list, max_length=1000)

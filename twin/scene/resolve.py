@@ -150,6 +150,11 @@ def check_references(scene: Scene, src: YamlSource) -> None:
         if m.rule == "priority" and not m.inputs:
             raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
     _check_fleets(scene, src)
+    for i, fx in enumerate(scene.fixtures):
+        if fx.name in kinds:
+            raise src.error(("fixtures", i, "name"), f"fixture name {fx.name!r} is also an element name; "
+                            "bodies of the 3D world need distinct names")
+    _unique(scene.fixtures, "fixtures", src)
     _check_size(scene, src)
     _check_topology(scene, kinds, src, first_at)
     _check_merge_inputs(scene, kinds, src)

@@ -13,6 +13,7 @@ reproducible.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -40,9 +41,7 @@ class Logistics:
             ttf = ttr = None
             if f.breakdowns is not None:
                 rng = np.random.default_rng(int(stream_seed(seed, f"fleet:{f.name}", "breakdowns")))
-                ttf_dist, ttr_dist = f.breakdowns.ttf(), f.breakdowns.ttr()
-                ttf = lambda d=ttf_dist, r=rng: _draw(d, r)  # noqa: E731
-                ttr = lambda d=ttr_dist, r=rng: _draw(d, r)  # noqa: E731
+                ttf, ttr = _Sampler(f.breakdowns.ttf(), rng), _Sampler(f.breakdowns.ttr(), rng)
             self.fleets[f.name] = Fleet(graph, parking, AxisLimits(f.speed_mps, f.accel_mps2), f.handling_s,
                                         time_to_failure=ttf, time_to_repair=ttr)
         self._transport = {names.node_id(t.name): t for t in scene.transports}
@@ -58,6 +57,16 @@ class Logistics:
         self._load_server: dict[tuple[int, int], int] = {}  # (storage node, part id) -> core server
         self._srv_node = engine.params.srv_node
         self.transit_s: dict[str, list[float]] = {t.name: [] for t in scene.transports}
+
+    _STATE = ("fleets", "storages", "_order_server", "_load_server", "transit_s")
+
+    def get_state(self) -> dict:
+        """A deep copy of the fleets, cranes and pending orders (random streams included)."""
+        return copy.deepcopy({k: getattr(self, k) for k in self._STATE})
+
+    def set_state(self, snapshot: dict) -> None:
+        for k, v in copy.deepcopy(snapshot).items():
+            setattr(self, k, v)
 
     def next_time(self) -> float:
         """Time of the next fleet or crane event (inf when none)."""
@@ -142,6 +151,16 @@ class Logistics:
         """Place every AGV's chassis body in ``world`` at its position at ``t``."""
         for name, fleet in self.fleets.items():
             fleet.sync_world(world, t, chassis_m=self._fleet_scene[name].chassis_m)
+
+
+class _Sampler:
+    """Draws of one distribution from a stream; an object (not a closure) so snapshots copy it."""
+
+    def __init__(self, dist, rng: np.random.Generator) -> None:
+        self.dist, self.rng = dist, rng
+
+    def __call__(self) -> float:
+        return _draw(self.dist, self.rng)
 
 
 def _draw(dist, rng: np.random.Generator) -> float:

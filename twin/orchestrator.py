@@ -212,19 +212,17 @@ class Twin:
 
     def get_state(self) -> dict:
         """A complete snapshot: restoring it with :meth:`set_state` continues identically."""
-        self._no_logistics("get_state")
         return {"engine": self.engine.get_state(), "steps": self._steps,
-                "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()}}
+                "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()},
+                "logistics": None if self.logistics is None else self.logistics.get_state()}
 
     def set_state(self, snapshot: dict) -> None:
         """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
-        self._no_logistics("set_state")
+        if (snapshot.get("logistics") is None) != (self.logistics is None):
+            raise UsageError("set_state: the snapshot is from a twin of another scene (transports/storages differ)")
+        if self.logistics is not None:
+            self.logistics.set_state(snapshot["logistics"])
         self.engine.set_state(snapshot["engine"])
         self._steps = int(snapshot["steps"])
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
-
-    def _no_logistics(self, what: str) -> None:
-        if self.logistics is not None:
-            raise UsageError(f"{what}: snapshots of scenes with transports or storages are not supported yet "
-                             "(the AGV fleets and cranes are not part of the snapshot)")

@@ -205,7 +205,18 @@ def test_a_rack_slot_that_does_not_exist_is_a_clear_error():
         load_scene_text(STORAGE % (10, 5, "[[12, 1]]"), name="line.yaml")
 
 
-def test_snapshots_refuse_scenes_with_logistics():
-    twin = Twin(load_scene_text(transport_scene()))
-    with pytest.raises(Exception, match="not supported yet"):
-        twin.get_state()
+def test_snapshot_round_trip_with_breakdowns():
+    """get_state -> run -> set_state -> run again continues identically, fleets and cranes included."""
+    text = transport_scene(interarrival=60.0, extra_fleet="    breakdowns: {mtbf_s: 600, mttr_s: 60}\n")
+    tw = Twin(load_scene_text(text.replace("max_parts: 20", "max_parts: 500")), seed=5, warmup_s=0)
+    tw.run(1800)
+    snap = tw.get_state()
+    tw.run(5400)
+    first = (tw.kpis(), tw.trace())
+    tw.set_state(snap)
+    tw.run(5400)
+    second = (tw.kpis(), tw.trace())
+    assert first[0] == second[0]
+    assert first[0]["agv_fleets"][0]["breakdowns"] > 3
+    for key in first[1]:
+        np.testing.assert_array_equal(first[1][key], second[1][key])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import twin
@@ -125,3 +126,23 @@ def test_two_finger_cell():
     with pytest.raises(twin.SceneError, match=r"robot_cell\.gripper: robot 'cell1': a two-finger gripper "
                                               r"needs two finger joints"):
         twin.load_scene_text(bad)
+
+
+def test_the_arm_replays_its_measured_cycle_in_the_3d_world():
+    """While the station processes a part, the arm in the 3D world moves along the measured cycle."""
+    scene = twin.load_scene_text(CELL.replace("  - name: cell1\n", "  - name: cell1\n    geometry: "
+                                              "{xyz_m: [0, 0, -0.05], size_m: [0.3, 0.3, 0.1]}\n"))
+    motion = scene.stations[0].robot_motion
+    assert motion.shape[1] == 7 and len(motion) == pytest.approx(scene.stations[0].robot_cycle_s * 240, abs=2)
+    with twin.Twin(scene, seed=1, physics=True, control_step_s=0.05) as tw:
+        (robot, _, _), = tw.scene_world.robots
+        poses = []
+        for _ in range(100):
+            tw.step()
+            poses.append(robot.joints())
+        poses = np.array(poses)
+        assert np.ptp(poses, axis=0).max() > 0.3  # it moved
+        # every pose shown is one of the measured cycle's rows (held by the joint controllers
+        # while physics steps between control steps)
+        for q in poses[::10]:
+            assert np.min(np.abs(motion - q).max(axis=1)) < 1e-3

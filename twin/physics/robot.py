@@ -131,6 +131,8 @@ class Robot:
         self.carried: tuple[int, tuple] | None = None
         #: set to a list to record every commanded joint row (one per physics step), for checks
         self.command_log: list[np.ndarray] | None = None
+        #: whether :meth:`hold` rows go to ``command_log`` too (off to record motion only)
+        self.log_holds = True
         # IK restarts draw from a stream seeded by the robot's name: reproducible in every process
         self._rng = np.random.default_rng(zlib.crc32(name.encode()))
 
@@ -145,6 +147,14 @@ class Robot:
         qd = self._zeros if qd is None else qd
         self.world.client.resetJointStatesMultiDof(self.body, self._joints, [[float(v)] for v in q],
                                                    targetVelocities=[[float(w)] for w in qd])
+
+    def pose(self, q) -> None:
+        """Place the arm at ``q`` and have its position controllers hold it there while physics steps."""
+        q = np.asarray(q, float)
+        self.set_joints(q)
+        c = self.world.client
+        c.setJointMotorControlArray(self.body, self._joints, c.POSITION_CONTROL, targetPositions=q.tolist(),
+                                    targetVelocities=self._zeros.tolist(), forces=self._effort_list)
 
     def joints(self) -> np.ndarray:
         """Current joint positions."""
@@ -382,7 +392,7 @@ class Robot:
         if steps <= 0:
             return 0
         q = self.joints()
-        if self.command_log is not None:
+        if self.command_log is not None and self.log_holds:
             self.command_log.extend(np.tile(q, (steps, 1)))
         self.set_joints(q)
         c = self.world.client

@@ -35,8 +35,11 @@ _BELT_BEFORE_M, _BELT_AFTER_M = 1.2, 0.8  # belt length upstream and downstream 
 
 def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], name: str = "robot",
                     belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
-                    belt_width_m: float = 0.4) -> float:
+                    belt_width_m: float = 0.4, motion_out: list | None = None) -> float:
     """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
+
+    ``motion_out``: a list that receives the cycle's commanded joint rows (one per physics step at
+    240 Hz, waiting excluded), for showing the arm in the 3D world.
 
     ``belt_speed_mps``: the part arrives on a belt at this speed, moving along ``belt_direction``
     (horizontal), and is picked on the move as it passes ``pick_xyz_m``; ``None``: it rests on a stand.
@@ -70,19 +73,26 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
         pick_place = PickPlace(robot, gripper, approach_m=cell.approach_m)
         pick_yaw, place_yaw = math.radians(cell.pick_yaw_deg), math.radians(cell.place_yaw_deg)
         cycles = []
+        robot.log_holds = False
         for k in range(2):
+            robot.command_log = [] if k == 1 else None
             part = f"part/{k}"
             world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
                           mass_kg=0.2, friction=0.8)
             if belt is not None:
                 belt.carry(part, 0.1, yaw_rad=pick_yaw - belt.yaw_rad)
-                t = pick_place.pick_from_belt(part, belt, meet_s_m=_BELT_BEFORE_M) - pick_place.last_wait_s
+                start = world.time_s
+                pick_place.pick_from_belt(part, belt, meet_s_m=_BELT_BEFORE_M)
+                start += pick_place.last_wait_s  # waiting for the part is not part of the cycle
             else:
                 world.step(24)  # settle on the stand
-                t = pick_place.pick(part, pick, pick_yaw)
-            t += pick_place.place(place, place_yaw)
-            cycles.append(t)
+                start = world.time_s
+                pick_place.pick(part, pick, pick_yaw)
+            pick_place.place(place, place_yaw)
+            cycles.append(world.time_s - start)  # physics time: every commanded step counted
             world.remove(part)
+        if motion_out is not None:
+            motion_out.extend(robot.command_log)
         return cycles[-1]
 
 
@@ -114,12 +124,15 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
                             f"not found (searched: {', '.join(str(c) for c in candidates)})")
         if found == candidates[0] and not urdf.is_absolute():
             cell = cell.model_copy(update={"urdf": str(found)})
+        motion: list = []
         try:
-            cycle = measure_cycle_s(cell, part_size, name=station.name, **belt)
+            cycle = measure_cycle_s(cell, part_size, name=station.name, motion_out=motion, **belt)
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
         except SceneError as exc:
             key = "gripper" if "finger" in exc.detail else "urdf"
             raise src.error(("stations", i, "robot_cell", key), exc.detail) from None
-        station.__pydantic_private__["_robot_cycle_s"] = cycle  # private: frozen fields stay untouched
+        # private: frozen fields stay untouched
+        station.__pydantic_private__["_robot_cycle_s"] = cycle
+        station.__pydantic_private__["_robot_motion"] = np.array(motion)
     return scene

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..core import layout as L
 from ..core.engine import Engine
 from ..scene.models import Scene
 from ._bullet import euler_to_quat
@@ -84,14 +85,16 @@ class SceneWorld:
         self._sink_seen = engine.sink_counts()
         for fx in scene.fixtures:
             self._add_fixture(fx)
-        self.robots = []
+        self.robots = []  # (robot, first server of its station, measured cycle motion)
         for st in scene.stations:
             if st.robot_cell is not None:
                 from .robot import Robot  # the arm, standing at its base in its ready pose
 
                 cell = st.robot_cell
-                self.robots.append(Robot(world, f"{st.name}/robot", cell.urdf, base_xyz_m=cell.base_xyz_m,
-                                         base_yaw_rad=math.radians(cell.base_yaw_deg)))
+                robot = Robot(world, f"{st.name}/robot", cell.urdf, base_xyz_m=cell.base_xyz_m,
+                              base_yaw_rad=math.radians(cell.base_yaw_deg))
+                server = int(engine.params.st_srv_off[node_id[st.name]])
+                self.robots.append((robot, server, st.robot_motion))
 
     def _add_fixture(self, fx) -> None:
         from .assets import bin_mesh, load_mesh  # trimesh only where fixtures need it
@@ -170,7 +173,19 @@ class SceneWorld:
                 self.world.remove(name)
         self._parts = shown
         self._drop_into_bins()
+        self._pose_robots()
         return len(shown)
+
+    def _pose_robots(self) -> None:
+        """Each robot-cell arm replays its measured cycle while its station processes a part."""
+        s = self.engine.state
+        t = self.engine.t
+        for robot, server, motion in self.robots:
+            if motion is None or len(motion) == 0:
+                continue
+            busy = s.srv_state[server] == L.SRV_BUSY and not s.srv_paused[server]
+            k = int((t - s.srv_since[server]) * 240.0) if busy else len(motion) - 1
+            robot.pose(motion[min(max(k, 0), len(motion) - 1)])
 
     def _drop_into_bins(self) -> None:
         counts = self.engine.sink_counts()

@@ -331,11 +331,17 @@ class Station(_Model):
     robot_cell: RobotCell | None = Field(
         None, description="a robot serves this station; its measured cycle time is added to process_time")
     _robot_cycle_s: float = PrivateAttr(0.0)
+    _robot_motion: object = PrivateAttr(None)  # joint rows of the measured cycle, at 240 Hz
 
     @property
     def robot_cycle_s(self) -> float:
         """The robot cell's measured cycle time (s), filled in when the scene loads; 0 without one."""
         return self._robot_cycle_s
+
+    @property
+    def robot_motion(self):
+        """Joint positions of the robot cell's measured cycle, one row per 1/240 s (None without one)."""
+        return self._robot_motion
 
     @property
     def all_failures(self) -> list[Failure]:

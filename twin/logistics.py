@@ -150,7 +150,8 @@ class Logistics:
     def sync_world(self, world, t: float) -> None:
         """Place every AGV's chassis body in ``world`` at its position at ``t``."""
         for name, fleet in self.fleets.items():
-            fleet.sync_world(world, t, chassis_m=self._fleet_scene[name].chassis_m)
+            f = self._fleet_scene[name]
+            fleet.sync_world(world, t, chassis_m=f.chassis_m, urdf=f.urdf_path)
 
 
 class _Sampler:

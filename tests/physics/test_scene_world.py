@@ -182,3 +182,20 @@ def test_a_missing_mesh_is_a_scene_error(tmp_path):
     with pytest.raises(twin.SceneError, match=r"line\.yaml:\d+: fixtures\[2\]\.mesh: mesh file 'meshes/missing\.stl' "
                                               r"not found \(searched: .*meshes/missing\.stl\)"):
         twin.load_scene(scene_file)
+
+
+def test_agv_bodies_from_a_urdf_face_their_way(tmp_path):
+    scene_file = _full_scene(tmp_path)
+    scene_file.write_text(scene_file.read_text().replace("    parking: [k]\n",
+                                                         "    parking: [k]\n    urdf: husky/husky.urdf\n"))
+    with twin.Twin(twin.load_scene(scene_file), seed=2, physics=True, control_step_s=0.05) as tw:
+        headings = set()
+        for _ in range(int(60 / 0.05)):
+            tw.step()
+            q = tw.world.state("carts/agv0").quat_xyzw
+            headings.add(round(math.degrees(2 * math.atan2(q[2], q[3]))) % 360)
+        assert {0, 90, 180, 270} & headings  # it drove along the grid's axes, facing its way
+        assert len(headings) >= 2
+    scene_file.write_text(scene_file.read_text().replace("husky/husky.urdf", "carts/missing.urdf"))
+    with pytest.raises(twin.SceneError, match=r"agv_fleets\[0\]\.urdf: URDF 'carts/missing\.urdf' not found"):
+        twin.load_scene(scene_file)

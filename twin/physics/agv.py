@@ -311,27 +311,39 @@ class Fleet:
 
     def positions(self, t: float) -> dict[str, tuple[float, float]]:
         """Every vehicle's (x, y) at time ``t`` (<= now), from its recorded legs."""
+        return {name: (x, y) for name, (x, y, _) in self.poses(t).items()}
+
+    def poses(self, t: float) -> dict[str, tuple[float, float, float]]:
+        """Every vehicle's (x, y, heading rad) at time ``t`` (<= now); the heading is that of its
+        current or last leg (a parked vehicle that never moved faces +x)."""
         out = {}
         for v in self.vehicles.values():
             k = bisect.bisect_right(v.leg_starts, t) - 1
             if k < 0:
-                out[v.name] = self.graph.xy[v.parking]
+                x, y = self.graph.xy[v.parking]
+                out[v.name] = (x, y, 0.0)
                 continue
             start, a, b = v.legs[k]
             length = self.graph.adj[a][b]
             frac = _trapezoid_fraction(t - start, length, self.axis)
             pa, pb = self.graph.xy[a], self.graph.xy[b]
-            out[v.name] = (pa[0] + frac * (pb[0] - pa[0]), pa[1] + frac * (pb[1] - pa[1]))
+            out[v.name] = (pa[0] + frac * (pb[0] - pa[0]), pa[1] + frac * (pb[1] - pa[1]),
+                           math.atan2(pb[1] - pa[1], pb[0] - pa[0]))
         return out
 
-    def sync_world(self, world, t: float, chassis_m=(0.9, 0.6, 0.3)) -> None:
-        """Place a box chassis per vehicle in ``world`` (a ``World``) at its position at ``t``."""
+    def sync_world(self, world, t: float, chassis_m=(0.9, 0.6, 0.3), urdf: str | None = None) -> None:
+        """Place each vehicle's body in ``world`` (a ``World``) at its pose at ``t``: a box chassis
+        of ``chassis_m``, or the URDF ``urdf`` (fixed base, moved kinematically)."""
         half = tuple(0.5 * c for c in chassis_m)
         names = set(world.names())
-        for name, (x, y) in self.positions(t).items():
+        for name, (x, y, yaw) in self.poses(t).items():
+            z = 0.0 if urdf else half[2]
             if name not in names:
-                world.add_box(name, half, (x, y, half[2]), rgba=(0.2, 0.6, 0.3, 1.0))
-            world.set_pose(name, (x, y, half[2]))
+                if urdf:
+                    world.add_urdf(name, urdf, (x, y, z), fixed_base=True)
+                else:
+                    world.add_box(name, half, (x, y, z), rgba=(0.2, 0.6, 0.3, 1.0))
+            world.set_pose(name, (x, y, z), (0.0, 0.0, math.sin(0.5 * yaw), math.cos(0.5 * yaw)))
 
     def check_done(self) -> None:
         """Raise if any order is undelivered or any vehicle is away from its parking place."""

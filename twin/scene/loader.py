@@ -69,7 +69,8 @@ def scene_from_source(src: YamlSource) -> Scene:
 
 
 def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
-    """Find every fixture's mesh file (relative paths: from the scene file's folder) and read it."""
+    """Find every fixture's mesh file (relative paths: from the scene file's folder) and read it;
+    find every AGV fleet's URDF (next to the scene file, else in pybullet_data)."""
     base = Path(src.path).resolve().parent if Path(src.path).is_file() else Path.cwd()
     for i, fx in enumerate(scene.fixtures):
         if fx.mesh is None:
@@ -85,6 +86,18 @@ def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
         except SceneError as exc:
             raise src.error(("fixtures", i, "mesh"), exc.detail) from None
         fx.__pydantic_private__["_mesh_path"] = str(path)
+    for i, fleet in enumerate(scene.agv_fleets):
+        if fleet.urdf is None:
+            continue
+        import pybullet_data  # only the data folder's path; pybullet itself is not loaded
+
+        urdf = Path(fleet.urdf).expanduser()
+        candidates = [urdf] if urdf.is_absolute() else [base / urdf, Path(pybullet_data.getDataPath()) / urdf]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise src.error(("agv_fleets", i, "urdf"), f"URDF {fleet.urdf!r} not found "
+                            f"(searched: {', '.join(str(c) for c in candidates)})")
+        fleet.__pydantic_private__["_urdf_path"] = str(found)
 
 
 def _scene_error(src: YamlSource, exc: ValidationError) -> SceneError:

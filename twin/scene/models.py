@@ -485,6 +485,14 @@ class AgvFleet(_Model):
     handling_s: NonNegFloat = Field(10.0, description="time to load or unload at a station")
     breakdowns: Failure | None = Field(None, description="per vehicle; basis is always calendar time")
     chassis_m: tuple[Size, Size, Size] = Field((0.9, 0.6, 0.3), description="box body in the 3D world")
+    urdf: str | None = Field(None, max_length=1000,
+                             description="a URDF for the vehicles' bodies instead of the box (e.g. husky/husky.urdf)")
+    _urdf_path: str | None = PrivateAttr(None)
+
+    @property
+    def urdf_path(self) -> str | None:
+        """The vehicles' URDF file, resolved when the scene loads (None: box chassis)."""
+        return self._urdf_path
 
 
 class Transport(_Model):

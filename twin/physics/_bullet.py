@@ -54,7 +54,8 @@ with _quiet_stdout():
     import pybullet as _pb
     import pybullet_data
 
-__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "GEOM_MESH", "DATA_PATH", "euler_to_quat"]
+__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "GEOM_MESH", "DATA_PATH", "euler_to_quat",
+           "egl_plugin_path", "quiet_stdout"]
 
 DIRECT = _pb.DIRECT
 GUI = _pb.GUI
@@ -71,6 +72,17 @@ class BodyState:
     quat_xyzw: tuple[float, float, float, float]
     linear_mps: tuple[float, float, float]
     angular_radps: tuple[float, float, float]
+
+
+def egl_plugin_path() -> str | None:
+    """File of PyBullet's EGL renderer plugin (GPU or Mesa llvmpipe offscreen rendering), if shipped."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("eglRenderer")
+    return spec.origin if spec is not None else None
+
+
+quiet_stdout = _quiet_stdout
 
 
 def euler_to_quat(roll_rad: float, pitch_rad: float, yaw_rad: float) -> tuple[float, float, float, float]:

@@ -9,15 +9,31 @@ Use it as a context manager, or call :meth:`close`; nothing relies on garbage co
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from ..errors import SimulationError, UsageError
-from ._bullet import DATA_PATH, DIRECT, GEOM_BOX, GEOM_MESH, GUI, BodyState, BulletClient, euler_to_quat
+from ._bullet import (
+    DATA_PATH,
+    DIRECT,
+    GEOM_BOX,
+    GEOM_MESH,
+    GUI,
+    BodyState,
+    BulletClient,
+    egl_plugin_path,
+    euler_to_quat,
+    quiet_stdout,
+)
 
 __all__ = ["World", "BodyState"]
+
+_log = logging.getLogger("twin.physics")
 
 Vec3 = tuple[float, float, float]
 
@@ -31,10 +47,16 @@ class World:
         gravity_mps2: gravity vector (m/s²).
         solver_iterations: constraint solver iterations per step (more = stiffer contacts).
         gui: open PyBullet's window (needs a display) instead of headless DIRECT mode.
+        renderer: for cameras: ``"tiny"`` (PyBullet's CPU TinyRenderer), ``"egl"`` (the EGL
+            plugin: a GPU, or Mesa's llvmpipe on CPU; an error if it does not work), ``"auto"`` (EGL
+            where it loads and renders a non-empty image, else TinyRenderer), or ``None`` (no
+            cameras planned: TinyRenderer, nothing loaded). EGL must be loaded before any body
+            exists, so it is chosen here; ``self.renderer`` says which one is used, and the choice
+            is logged.
     """
 
     def __init__(self, *, physics_hz: float = 240.0, gravity_mps2: Vec3 = (0.0, 0.0, -9.81),
-                 solver_iterations: int = 50, gui: bool = False) -> None:
+                 solver_iterations: int = 50, gui: bool = False, renderer: str | None = None) -> None:
         if not (math.isfinite(physics_hz) and physics_hz > 0):
             raise UsageError(f"physics_hz must be > 0, got {physics_hz}")
         if solver_iterations < 1:
@@ -51,9 +73,52 @@ class World:
         c.setGravity(*gravity_mps2)
         c.setPhysicsEngineParameter(numSolverIterations=int(solver_iterations), numSubSteps=0)
         c.setAdditionalSearchPath(DATA_PATH)
+        if renderer not in (None, "tiny", "egl", "auto"):
+            raise UsageError(f"renderer must be 'auto', 'egl' or 'tiny', got {renderer!r}")
+        self.renderer = "tiny"
+        self._egl_plugin = -1
+        if renderer in ("egl", "auto") and not gui:
+            self._try_egl(required=renderer == "egl")
+        if renderer is not None:
+            _log.info("World renderer: %s", self.renderer)
         self._bodies: dict[str, int] = {}
         self._steps = 0
         self._hooks: list[Callable[[float], None]] = []
+
+    def _try_egl(self, required: bool) -> None:
+        """Load the EGL plugin (before any body exists, or it renders empty images) and check that
+        it renders a probe box; fall back to TinyRenderer unless ``required``."""
+        c = self._client
+        path = egl_plugin_path()
+        reason = "PyBullet ships no EGL plugin here"
+        if path is not None:
+            with quiet_stdout():
+                plugin = c.loadPlugin(path, "_eglRendererPlugin")
+            if plugin < 0:
+                reason = "the EGL plugin did not load (no libEGL? install libegl1 libegl-mesa0 libgl1-mesa-dri)"
+            else:
+                shape = c.createCollisionShape(GEOM_BOX, halfExtents=[0.5, 0.5, 0.5])
+                probe = c.createMultiBody(baseMass=0, baseCollisionShapeIndex=shape, basePosition=[0, 0, -50])
+                view = c.computeViewMatrix([0, 0, -47], [0, 0, -50], [0, 1, 0])
+                proj = c.computeProjectionMatrixFOV(60, 1.0, 0.1, 10)
+                with quiet_stdout():
+                    _, _, _, _, seg = c.getCameraImage(16, 16, view, proj, renderer=c.ER_BULLET_HARDWARE_OPENGL)
+                c.removeBody(probe)
+                if probe in set(np.asarray(seg).ravel().tolist()):
+                    self.renderer, self._egl_plugin = "egl", plugin
+                    return
+                with quiet_stdout():
+                    c.unloadPlugin(plugin)
+                reason = "the EGL plugin rendered an empty image"
+        if required:
+            raise SimulationError(f"renderer 'egl' is not available: {reason}")
+        _log.info("EGL renderer not used (%s); using TinyRenderer", reason)
+
+    @property
+    def render_flag(self) -> int:
+        """PyBullet's renderer constant for getCameraImage."""
+        c = self.client
+        return c.ER_BULLET_HARDWARE_OPENGL if self.renderer == "egl" else c.ER_TINY_RENDERER
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -65,7 +130,8 @@ class World:
 
     def close(self) -> None:
         """Release the physics client (idempotent)."""
-        self._client.disconnect()
+        with quiet_stdout():  # the EGL plugin says goodbye on stdout
+            self._client.disconnect()
 
     @property
     def closed(self) -> bool:

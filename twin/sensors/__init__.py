@@ -1,0 +1,1 @@
+"""Sensors: cameras (RGB, depth, segmentation), point clouds and the perception built on them."""

@@ -7,13 +7,13 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
-DEB_PKGS := libusb-1.0-0 libgomp1
+DEB_PKGS := libusb-1.0-0 libgomp1 libegl1 libegl-mesa0 libgl1-mesa-dri
 
 .PHONY: setup demo test bench
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@./scripts/install-system-deps.sh $(DEB_PKGS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

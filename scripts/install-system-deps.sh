@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages twin needs at run time (open3d needs libusb-1.0-0 at import time)
+# Installs the Debian packages twin needs at run time (open3d needs libusb-1.0-0 at import time;
+# the EGL renderer for cameras needs libegl1, libegl-mesa0 and libgl1-mesa-dri)
 # when any is missing. No-op when all are present; uses sudo only when not root.
 set -euo pipefail
 missing=()

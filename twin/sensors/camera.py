@@ -18,12 +18,31 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..errors import UsageError
 from ..physics._bullet import quiet_stdout
 from ..physics.world import World
 
 __all__ = ["Intrinsics", "Camera", "Frame", "look_at"]
+
+
+@njit(cache=True)
+def _decode(zbuf, seg, near, far, depth, body, link):
+    """One pass over the image: depth buffer -> metric depth (far where nothing was hit), the
+    segmentation value -> body id and link index (PyBullet packs ``body + ((link + 1) << 24)``)."""
+    h, w = zbuf.shape
+    for v in range(h):
+        for u in range(w):
+            s = seg[v, u]
+            if s < 0:
+                depth[v, u] = far
+                body[v, u] = -1
+                link[v, u] = -1
+            else:
+                depth[v, u] = far * near / (far - (far - near) * zbuf[v, u])
+                body[v, u] = s & 0xFFFFFF
+                link[v, u] = (s >> 24) - 1
 
 
 @dataclass(frozen=True)
@@ -205,15 +224,14 @@ class Camera:
         else:
             _, _, rgba, zbuf, seg = c.getCameraImage(*args, **kwargs)
         rgb = np.asarray(rgba, np.uint8).reshape(k.height, k.width, 4)[:, :, :3]
-        z = np.asarray(zbuf, np.float64).reshape(k.height, k.width)
+        depth = np.empty((k.height, k.width), np.float32)
+        body = np.empty((k.height, k.width), np.int32)
+        link = np.empty((k.height, k.width), np.int32)
+        _decode(np.asarray(zbuf, np.float32).reshape(k.height, k.width),
+                np.asarray(seg, np.int32).reshape(k.height, k.width), self.near_m, self.far_m, depth, body, link)
         n, f = self.near_m, self.far_m
-        depth = (f * n / (f - (f - n) * z)).astype(np.float32)
-        seg = np.asarray(seg, np.int64).reshape(k.height, k.width)
-        hit = seg >= 0
-        body = np.where(hit, seg & ((1 << 24) - 1), -1).astype(np.int32)
-        link = np.where(hit, (seg >> 24) - 1, -1).astype(np.int32)
-        depth[~hit] = f
         if self.depth_noise_m > 0:
+            hit = body >= 0
             noisy = depth + self._rng.normal(0.0, self.depth_noise_m, depth.shape).astype(np.float32)
             depth = np.where(hit, np.clip(noisy, n, f), depth).astype(np.float32)
         if self.pixel_noise > 0:

@@ -103,6 +103,9 @@ def run(
     workers: Annotated[int | None, typer.Option(help="processes for replications (default: cores)")] = None,
     gui: Annotated[bool, typer.Option(help="show the 3D world in PyBullet's window, stepping at the "
                                            "control step (needs a display)")] = False,
+    capture: Annotated[list[str] | None, typer.Option(help="write this camera's frames (PNG images, PLY "
+                                                           "clouds) under --out/frames/<camera>/; repeatable")] = None,
+    max_frames: Annotated[int, typer.Option(min=1, help="stop writing a camera's frames after this many")] = 100,
 ) -> None:
     """Run a scene headless and report KPIs."""
     from .orchestrator import Twin
@@ -132,14 +135,28 @@ def run(
         except OSError as exc:
             _fail(UsageError(f"--out: cannot create folder {output}: {exc.strerror}"))
 
+    capture = list(capture or [])
+    if capture:
+        valid = [c.name for c in model.sensors.cameras]
+        unknown = [c for c in capture if c not in valid]
+        if unknown:
+            _fail(UsageError(f"--capture: no camera named {unknown[0]!r} in the scene. Valid: {valid}"))
+        if output is None:
+            _fail(UsageError("--capture needs --out (the folder the frames are written to)"))
     started = time.perf_counter()
     failure: Exception | None = None
     try:
-        tw = Twin(model, seed=seed_v, trace=trace and output is not None, warmup_s=warm, gui=gui)
+        tw = Twin(model, seed=seed_v, trace=trace and output is not None, warmup_s=warm, gui=gui,
+                  physics=bool(capture))
     except TwinError as exc:
         _fail(exc)
+    if capture:
+        from .sensors.capture import FrameWriter
+
+        writer = FrameWriter(output / "frames", capture, max_frames)
+        tw.on_frame(writer)
     try:
-        if gui:
+        if gui or capture:
             with tw:  # stepped, so that the window shows every control step
                 while tw.time_s < until_s - 1e-9:
                     tw.step()
@@ -161,6 +178,9 @@ def run(
         if trace:
             written.append(tw.write_trace(output / f"trace.{trace_format}"))
             written.append(tw.write_parts(output / f"parts.{trace_format}"))
+        if capture:
+            writer.close()
+            written.append(f"{output / 'frames'} ({writer.summary()})")
         out.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     if failure is not None:
         _fail(failure)

@@ -18,6 +18,7 @@ from .core import layout as L
 from .core.deadlock import find_deadlock
 from .core.engine import Engine
 from .core.kpi import accumulators, compute_kpis
+from .core.rng import stream_seed
 from .core.trace import merge_rows, part_summary, trace_columns, write_table, write_trace
 from .errors import DeadlockError, UsageError
 from .scene.durations import parse_duration_s
@@ -62,14 +63,21 @@ class Twin:
             self.logistics = Logistics(scene, self.engine, self.seed)
         self.world = None
         self.scene_world = None
+        #: cameras of the scene by name (built with the 3D world); their latest frames in ``frames``
+        self.cameras: dict = {}
+        self.frames: dict = {}
+        self._physics_origin_s = 0.0
+        self._frame_hooks: list = []
         if physics or gui:
             # imported here so that core-only use never loads PyBullet
             from .physics import World
             from .physics.scene_world import SceneWorld
 
-            self.world = World(physics_hz=scene.sim.physics_hz, gui=gui)
+            self.world = World(physics_hz=scene.sim.physics_hz, gui=gui,
+                               renderer=scene.sim.renderer if scene.sensors.cameras else None)
             self.scene_world = SceneWorld(scene, self.world, self.engine)
             self.scene_world.sync()
+            self.cameras = self._build_cameras()
         # Accumulators at the end of the warm-up, subtracted from every KPI. Without a warm-up the
         # baseline is all zeros, so that what happens at t = 0 (the first releases) is counted.
         self._baseline: dict[str, np.ndarray] | None = None
@@ -122,15 +130,48 @@ class Twin:
                 self._steps = int(target / self.control_step_s)
         else:
             target = self.time_s + dt
-        before = self.time_s
         self._advance(target)
         if self.world is not None:
             # phase order: core kernels -> physics substeps (bridge and sensors join here later)
             self.scene_world.sync()
             if self.logistics is not None:
                 self.logistics.sync_world(self.world, self.time_s)
-            self.world.step(max(1, round((self.time_s - before) * self.world.physics_hz)))
+            # physics catches up with the twin's clock: steps are counted from a fixed origin, so
+            # physics time stays within half a physics step of the core's time whatever the
+            # control step (a run() that jumps ahead moves the origin instead of replaying physics)
+            due = round((self.time_s - self._physics_origin_s) * self.world.physics_hz) - self.world.steps
+            self.world.step(max(0, due))
+            # sensors: each camera renders at its own rate, and only then
+            for name, camera in self.cameras.items():
+                if camera.due(self.time_s):
+                    frame = camera.capture(self.time_s)
+                    self.frames[name] = frame
+                    for hook in self._frame_hooks:
+                        hook(name, frame)
         return self.time_s
+
+    def on_frame(self, hook) -> None:
+        """Call ``hook(camera name, frame)`` for every camera frame captured while stepping."""
+        self._frame_hooks.append(hook)
+
+    def _build_cameras(self) -> dict:
+        from .sensors.camera import Camera, look_at
+
+        robots = {robot.name.removesuffix("/robot"): robot for robot, _, _ in self.scene_world.robots}
+        out = {}
+        for cam in self.scene.sensors.cameras:
+            kw = dict(near_m=cam.near_m, far_m=cam.far_m, rate_hz=cam.rate_hz, depth_noise_m=cam.depth_noise_m,
+                      pixel_noise=cam.pixel_noise, seed=int(stream_seed(self.seed, f"camera:{cam.name}", "noise")) >> 1)
+            if cam.pose is not None:
+                pose = look_at(cam.pose.xyz_m, cam.pose.look_at_m, cam.pose.up)
+                out[cam.name] = Camera(self.world, cam.name, cam.intrinsics(), pose=pose, **kw)
+            else:
+                robot = robots[cam.mount.robot]
+                roll, pitch, yaw = (math.radians(a) for a in cam.mount.rpy_deg)
+                rot = _rpy_matrix(roll, pitch, yaw)
+                mount = (robot.body, robot.links[cam.mount.link], (rot, np.array(cam.mount.xyz_m, float)))
+                out[cam.name] = Camera(self.world, cam.name, cam.intrinsics(), mount=mount, **kw)
+        return out
 
     def close(self) -> None:
         """Release the 3D world, if any (idempotent)."""
@@ -157,6 +198,8 @@ class Twin:
             raise UsageError(f"until ({t_end} s) is before the current time ({self.time_s} s)")
         self._advance(t_end)
         self._steps = int(self.time_s / self.control_step_s)
+        if self.world is not None:  # physics does not replay the jump; it goes on from here
+            self._physics_origin_s = self.time_s - self.world.time_s
         if check_deadlock:
             self.check_deadlock()
 
@@ -226,3 +269,11 @@ class Twin:
         self._steps = int(snapshot["steps"])
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
+
+
+def _rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """Rotation matrix of fixed-axis roll, pitch, yaw (radians): Rz(yaw) Ry(pitch) Rx(roll)."""
+    cr, sr, cp, sp, cy, sy = math.cos(roll), math.sin(roll), math.cos(pitch), math.sin(pitch), math.cos(yaw), math.sin(yaw)
+    return np.array([[cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+                     [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+                     [-sp, cp * sr, cp * cr]])

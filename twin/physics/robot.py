@@ -109,6 +109,8 @@ class Robot:
                 upper.append(info[9])
                 velocity.append(info[11] if info[11] > 0 else 1.0)
                 effort.append(info[10] if info[10] > 0 else 100.0)
+        #: link name -> link index
+        self.links = dict(link_index)
         if ee_link is None:
             self.ee = c.getNumJoints(self.body) - 1
         elif ee_link in link_index:

@@ -287,6 +287,11 @@ class World:
         return self.time_s
 
     @property
+    def steps(self) -> int:
+        """Physics steps taken so far."""
+        return self._steps
+
+    @property
     def time_s(self) -> float:
         """Physics time: steps taken x dt (exact multiples, no accumulated rounding)."""
         return self._steps * self.dt_s

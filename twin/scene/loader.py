@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import SceneError
+from .assets_path import candidates, scene_folder
 from .models import Scene
 from .resolve import check_references
 from .yaml_source import KeyPath, YamlSource, format_key_path, parse_yaml_text, read_yaml
@@ -71,7 +72,7 @@ def scene_from_source(src: YamlSource) -> Scene:
 def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
     """Find every fixture's mesh file (relative paths: from the scene file's folder) and read it;
     find every AGV fleet's URDF (next to the scene file, else in pybullet_data)."""
-    base = Path(src.path).resolve().parent if Path(src.path).is_file() else Path.cwd()
+    base = scene_folder(src.path)
     for i, fx in enumerate(scene.fixtures):
         if fx.mesh is None:
             continue
@@ -89,14 +90,11 @@ def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
     for i, fleet in enumerate(scene.agv_fleets):
         if fleet.urdf is None:
             continue
-        import pybullet_data  # only the data folder's path; pybullet itself is not loaded
-
-        urdf = Path(fleet.urdf).expanduser()
-        candidates = [urdf] if urdf.is_absolute() else [base / urdf, Path(pybullet_data.getDataPath()) / urdf]
-        found = next((c for c in candidates if c.is_file()), None)
+        searched = candidates(fleet.urdf, src.path)
+        found = next((c for c in searched if c.is_file()), None)
         if found is None:
             raise src.error(("agv_fleets", i, "urdf"), f"URDF {fleet.urdf!r} not found "
-                            f"(searched: {', '.join(str(c) for c in candidates)})")
+                            f"(searched: {', '.join(str(c) for c in searched)})")
         fleet.__pydantic_private__["_urdf_path"] = str(found)
 
 

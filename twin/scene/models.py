@@ -19,7 +19,7 @@ __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
     "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
-    "Fixture",
+    "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
@@ -456,6 +456,74 @@ class Fixture(_Model):
         return self._mesh_path
 
 
+class CameraPose(_Model):
+    """A fixed camera: at ``xyz_m`` looking at ``look_at_m``, the image's up towards ``up``."""
+
+    xyz_m: tuple[Coord, Coord, Coord]
+    look_at_m: tuple[Coord, Coord, Coord]
+    up: tuple[Coord, Coord, Coord] = (0.0, 0.0, 1.0)
+
+    @model_validator(mode="after")
+    def _not_at_target(self) -> CameraPose:
+        if self.xyz_m == self.look_at_m:
+            raise ValueError("look_at_m: the camera cannot look at its own position")
+        return self
+
+
+class CameraMount(_Model):
+    """A camera on a robot's link: ``robot`` names a station with a robot cell, ``link`` a link of its
+    URDF; ``xyz_m`` and ``rpy_deg`` place the camera frame (+z along the optical axis, +x right,
+    +y down the image) in the link's frame."""
+
+    robot: Name
+    link: str = Field(max_length=200)
+    xyz_m: tuple[Coord, Coord, Coord] = (0.0, 0.0, 0.0)
+    rpy_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+class CameraSensor(_Model):
+    """An RGB-D camera with segmentation (see ``twin.sensors.camera``): fixed (``pose``) or mounted
+    on a robot link (``mount``); intrinsics from ``fov_deg`` (horizontal, square pixels, centred) or
+    a ``k`` matrix."""
+
+    name: Name
+    width: Annotated[int, Field(ge=1, le=8192)] = 640
+    height: Annotated[int, Field(ge=1, le=8192)] = 480
+    fov_deg: Annotated[float, Field(gt=0, lt=180)] | None = None
+    k: tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]] | None = None
+    near_m: PositiveFloat = 0.05
+    far_m: PositiveFloat = 10.0
+    rate_hz: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 5.0
+    pose: CameraPose | None = None
+    mount: CameraMount | None = None
+    depth_noise_m: NonNegFloat = 0.0
+    pixel_noise: Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> CameraSensor:
+        if (self.pose is None) == (self.mount is None):
+            raise ValueError("give exactly one of 'pose' (a fixed camera) or 'mount' (on a robot link)")
+        if self.fov_deg is not None and self.k is not None:
+            raise ValueError("give 'fov_deg' or 'k', not both")
+        if self.near_m >= self.far_m:
+            raise ValueError(f"near_m ({self.near_m}) must be less than far_m ({self.far_m})")
+        return self
+
+    def intrinsics(self):
+        """The camera's :class:`twin.sensors.camera.Intrinsics` (raises UsageError when invalid)."""
+        from ..sensors.camera import Intrinsics
+
+        if self.k is not None:
+            return Intrinsics.from_matrix(self.width, self.height, self.k)
+        return Intrinsics.from_fov(self.width, self.height, 60.0 if self.fov_deg is None else self.fov_deg)
+
+
+class Sensors(_Model):
+    """Sensors of the 3D world."""
+
+    cameras: list[CameraSensor] = Field(default_factory=list, max_length=1000)
+
+
 class AgvNode(_Model):
     """A node of an AGV path graph: a point on the floor (x, y in metres)."""
 
@@ -587,6 +655,8 @@ class SimSettings(_Model):
     physics_hz: Annotated[float, Field(ge=30, le=10_000, allow_inf_nan=False)] = Field(
         240.0, description="physics rate of the 3D world (Twin(physics=True)); about 240 Hz keeps contacts stable")
     until: str | NonNegFloat | None = Field(None, description="default run length, e.g. '8h'")
+    renderer: Literal["auto", "egl", "tiny"] = Field(
+        "auto", description="camera renderer: EGL where it works (GPU or Mesa llvmpipe), else TinyRenderer")
 
     @field_validator("until")
     @classmethod
@@ -615,4 +685,5 @@ class Scene(_Model):
     storages: list[Storage] = Field(default_factory=list, max_length=1000)
     agv_fleets: list[AgvFleet] = Field(default_factory=list, max_length=100)
     fixtures: list[Fixture] = Field(default_factory=list, max_length=100_000)
+    sensors: Sensors = Field(default_factory=Sensors)
     calendars: list[Calendar] = Field(default_factory=list, max_length=1000)

@@ -150,6 +150,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
         if m.rule == "priority" and not m.inputs:
             raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
     _check_fleets(scene, src)
+    _check_cameras(scene, src)
     for i, fx in enumerate(scene.fixtures):
         if fx.name in kinds:
             raise src.error(("fixtures", i, "name"), f"fixture name {fx.name!r} is also an element name; "
@@ -220,6 +221,45 @@ def _check_fleets(scene: Scene, src: YamlSource) -> None:
                 raise src.error(("transports", i, key), f"{n!r} is a parking node; use another dead end")
         if tr.pickup == tr.dropoff:
             raise src.error(("transports", i, "dropoff"), "pickup and dropoff are the same node")
+
+
+def _check_cameras(scene: Scene, src: YamlSource) -> None:
+    """Camera names are unique; intrinsics are valid; a mount names a robot cell and one of its links."""
+    from ..errors import UsageError
+
+    _unique(scene.sensors.cameras, "sensors.cameras", src)
+    robots = {st.name: st.robot_cell for st in scene.stations if st.robot_cell is not None}
+    for i, cam in enumerate(scene.sensors.cameras):
+        where = ("sensors", "cameras", i)
+        try:
+            cam.intrinsics()
+        except UsageError as exc:
+            raise src.error(where + ("k" if cam.k is not None else "width",), f"camera {cam.name!r}: {exc}") from None
+        if cam.mount is None:
+            continue
+        if cam.mount.robot not in robots:
+            raise src.error(where + ("mount", "robot"), f"camera {cam.name!r}: no station with a robot cell named "
+                            f"{cam.mount.robot!r}.{_suggest(cam.mount.robot, sorted(robots))}")
+        links = _urdf_links(robots[cam.mount.robot].urdf, src.path)
+        if links is not None and cam.mount.link not in links:
+            raise src.error(where + ("mount", "link"), f"camera {cam.name!r}: robot {cam.mount.robot!r} has no link "
+                            f"named {cam.mount.link!r}.{_suggest(cam.mount.link, sorted(links))}")
+
+
+def _urdf_links(urdf: str, scene_path: str) -> list[str] | None:
+    """Link names of a URDF file (next to the scene file, or in pybullet_data); None if not found
+    (the robot cell reports a missing URDF itself)."""
+    import xml.etree.ElementTree as ET
+
+    from .assets_path import candidates
+
+    for candidate in candidates(urdf, scene_path):
+        if candidate.is_file():
+            try:
+                return [el.get("name") for el in ET.parse(candidate).getroot().iter("link")]
+            except ET.ParseError:
+                return None
+    return None
 
 
 def _check_size(scene: Scene, src: YamlSource) -> None:

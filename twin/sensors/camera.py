@@ -209,8 +209,9 @@ class Camera:
         m[:3, 3] = -gl @ t
         return m.T.reshape(-1).tolist()
 
-    def capture(self) -> Frame:
-        """Render now: RGB, metric depth, segmentation."""
+    def capture(self, t_s: float | None = None) -> Frame:
+        """Render now: RGB, metric depth, segmentation; ``t_s`` stamps the frame (default: the
+        World's physics time)."""
         k = self.intrinsics
         c = self.world.client
         r, t = self.pose()
@@ -238,4 +239,4 @@ class Camera:
             rgb = np.clip(rgb + self._rng.normal(0.0, self.pixel_noise, rgb.shape), 0, 255).astype(np.uint8)
         else:
             rgb = rgb.copy()
-        return Frame(self.world.time_s, rgb, depth, body, link, r, t, k, f)
+        return Frame(self.world.time_s if t_s is None else float(t_s), rgb, depth, body, link, r, t, k, f)

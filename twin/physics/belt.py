@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ._bullet import euler_to_quat
 from .world import World
 
-__all__ = ["Belt", "BELT_THICKNESS_M"]
+__all__ = ["Belt", "BeltSighting", "BELT_THICKNESS_M"]
 
 BELT_THICKNESS_M = 0.05
 _BELT_RGBA = (0.20, 0.22, 0.25, 1.0)
@@ -34,6 +34,26 @@ class _Carried:
     yaw_rad: float  # yaw relative to the direction of travel
     half_height_m: float
     half_length_m: float  # half the part's extent along the belt, for the end stop
+
+
+@dataclass(frozen=True)
+class BeltSighting:
+    """Where a part on a belt was at time ``t_s``: ground truth (:meth:`Belt.sighting`) or what a
+    camera saw (``twin.sensors.vision``). Parts move with the belt, so that is where it is later too.
+
+    ``s_m``: its centre along the belt; ``lateral_m``: across it; ``yaw_rad``: world yaw;
+    ``height_m``: its top face above the belt surface; ``half_length_m``: half its extent along the belt.
+    """
+
+    s_m: float
+    t_s: float
+    lateral_m: float
+    yaw_rad: float
+    height_m: float
+    half_length_m: float
+
+    def s_at(self, t_s: float, speed_mps: float) -> float:
+        return self.s_m + speed_mps * (t_s - self.t_s)
 
 
 class Belt:
@@ -131,6 +151,12 @@ class Belt:
         """Centre of ``part``'s top face, now or when it is at ``s_m``."""
         k = self._carried[part]
         return self.point(k.s_m if s_m is None else s_m, k.lateral_m, 2.0 * k.half_height_m)
+
+    def sighting(self, part: str) -> BeltSighting:
+        """Ground truth: where ``part`` is now."""
+        k = self._carried[part]
+        return BeltSighting(k.s_m, self.world.time_s, k.lateral_m, self.yaw_rad + k.yaw_rad, 2.0 * k.half_height_m,
+                            k.half_length_m)
 
     def _place(self, part: str, k: _Carried) -> None:
         xyz = self.point(k.s_m, k.lateral_m, k.half_height_m)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SimulationError
 from ._bullet import euler_to_quat
-from .belt import Belt
+from .belt import Belt, BeltSighting
 from .fingers import TwoFingerGripper
 from .gripper import SuctionGripper
 from .robot import Robot
@@ -148,9 +148,13 @@ class PickPlace:
         """
         return self.pick(part, part_top_xyz, part_yaw_rad) + self.place(target_xyz, target_yaw_rad)
 
-    def pick_from_belt(self, part: str, belt: Belt, *, meet_s_m: float | None = None, ramp_s: float = 0.4,
-                       descend_s: float = 0.5, dwell_s: float = 0.05, lead_s: float = 0.25) -> float:
+    def pick_from_belt(self, part: str, belt: Belt, *, seen: BeltSighting | None = None,
+                       meet_s_m: float | None = None, ramp_s: float = 0.4, descend_s: float = 0.5,
+                       dwell_s: float = 0.05, lead_s: float = 0.25) -> float:
         """Pick ``part`` off a moving ``belt`` while tracking it; return the duration (s).
+
+        ``seen``: where the part was seen (e.g. by a camera, ``twin.sensors.vision``); the arm aims
+        where that sighting says the part is, moving with the belt. Default: the ground truth.
 
         ``meet_s_m`` is where along the belt the arm prefers to meet parts (default: the point of
         the belt nearest the robot's base, the middle of its workspace); a part already past it is
@@ -172,8 +176,17 @@ class PickPlace:
             raise SimulationError(f"{robot.name}: picking from a moving belt needs a suction gripper "
                                   "(fingers close while the arm holds still)")
         v, dt = belt.speed_mps, world.dt_s
+        seen = belt.sighting(part) if seen is None else seen
+
+        def s_now() -> float:
+            return seen.s_at(world.time_s, v)
+
+        def top(s: float) -> np.ndarray:
+            return belt.point(s, seen.lateral_m, seen.height_m)
+
+        end_s = belt.length_m - seen.half_length_m
         # a suction cup grips at any yaw: turn the tool the least (the part's yaw modulo a half turn)
-        relative = (belt.part_yaw_rad(part) - belt.yaw_rad + 0.5 * math.pi) % math.pi - 0.5 * math.pi
+        relative = (seen.yaw_rad - belt.yaw_rad + 0.5 * math.pi) % math.pi - 0.5 * math.pi
         quat = tool_down_quat(robot, belt.yaw_rad + relative)
         lift = self._tool() + np.array([0.0, 0.0, self.approach_m])
         if meet_s_m is None:
@@ -190,15 +203,14 @@ class PickPlace:
                 # the part's position when tracking starts, so that the grip happens at the meeting
                 # point, or as soon as the arm can get there
                 # the arm can be there
-                s_start = max(meet_s_m - v * (ramp + descend + dwell_s),
-                              belt.s(part) + v * (travel + lead_s))
-                if s_start + v * (ramp + 2 * descend + dwell_s) > belt.end_s(part):
+                s_start = max(meet_s_m - v * (ramp + descend + dwell_s), s_now() + v * (travel + lead_s))
+                if s_start + v * (ramp + 2 * descend + dwell_s) > end_s:
                     raise SimulationError(
                         f"{robot.name}: {part!r} reaches the end of belt {belt.name!r} before the arm can "
                         f"pick it (at {v} m/s the arm needs the part at s <= "
-                        f"{belt.end_s(part) - v * (ramp + 2 * descend + dwell_s):.3f} m when tracking starts, "
+                        f"{end_s - v * (ramp + 2 * descend + dwell_s):.3f} m when tracking starts, "
                         f"it would be at {s_start:.3f} m)")
-                wait_xyz = belt.top(part, s_start + 0.5 * v * ramp) + lift
+                wait_xyz = top(s_start + 0.5 * v * ramp) + lift
                 try:
                     q_wait = robot.ik(wait_xyz, quat, tolerance_m=5e-4, tolerance_rad=5e-3).q
                 except SimulationError as exc:
@@ -208,15 +220,17 @@ class PickPlace:
             motions = robot.plan_clear(q_wait, self.obstacles(), clearance_m=self.clearance_m)
             robot.follow_all(motions)
             t_total += sum(m.duration_s for m in motions)
-            steps = math.floor((s_start - belt.s(part)) / (v * dt)) if v > 0 else 0
+            steps = math.floor((s_start - s_now()) / (v * dt)) if v > 0 else 0
             if steps < 0:
                 raise SimulationError(f"{robot.name}: too slow to meet {part!r} on belt {belt.name!r} "
                                       f"at {v} m/s")
             robot.hold(steps)
             t_total += steps * dt
             self.last_wait_s = steps * dt
-            ramp = 2.0 * (float(np.dot(wait_xyz - belt.top(part) - lift, belt.direction)) / v) if v > 0 else ramp
-            tracking, attach_t = self._tracking_motion(part, belt, q_wait, quat, ramp, descend, dwell_s)
+            s0 = s_now()
+            ramp = 2.0 * (float(np.dot(wait_xyz - top(s0) - lift, belt.direction)) / v) if v > 0 else ramp
+            tracking, attach_t = self._tracking_motion(part, belt, s0, top(s0), q_wait, quat, ramp, descend,
+                                                       dwell_s)
             vr, ar = limit_ratios(tracking, robot.limits.velocity, robot.limits.acceleration, dt)
             if vr <= 1.0 and ar <= 1.0:
                 break
@@ -231,11 +245,10 @@ class PickPlace:
         robot.play(q[k + 1:], qd[k + 1:])
         return t_total + tracking.duration_s
 
-    def _tracking_motion(self, part, belt, q_wait, quat, ramp, descend, dwell):
+    def _tracking_motion(self, part, belt, s0, top_now, q_wait, quat, ramp, descend, dwell):
         """The belt-frame tracking motion (SplineMotion) and the time of the grip in it."""
         v = belt.speed_mps
-        s0 = belt.s(part)
-        top0 = belt.top(part) + self._tool()
+        top0 = top_now + self._tool()
         wait_along = v * ramp / 2.0
         t_follow = ramp + descend + dwell + descend
         total = t_follow + ramp

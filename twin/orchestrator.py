@@ -66,6 +66,9 @@ class Twin:
         #: cameras of the scene by name (built with the 3D world); their latest frames in ``frames``
         self.cameras: dict = {}
         self.frames: dict = {}
+        #: latest delivered reading of every other sensor, by name (``twin.sensors.channel.Reading``)
+        self.readings: dict = {}
+        self._sensors: list = []
         self._physics_origin_s = 0.0
         self._frame_hooks: list = []
         if physics or gui:
@@ -78,6 +81,7 @@ class Twin:
             self.scene_world = SceneWorld(scene, self.world, self.engine)
             self.scene_world.sync()
             self.cameras = self._build_cameras()
+            self._sensors = self._build_sensors()
         # Accumulators at the end of the warm-up, subtracted from every KPI. Without a warm-up the
         # baseline is all zeros, so that what happens at t = 0 (the first releases) is counted.
         self._baseline: dict[str, np.ndarray] | None = None
@@ -141,7 +145,14 @@ class Twin:
             # control step (a run() that jumps ahead moves the origin instead of replaying physics)
             due = round((self.time_s - self._physics_origin_s) * self.world.physics_hz) - self.world.steps
             self.world.step(max(0, due))
-            # sensors: each camera renders at its own rate, and only then
+            # sensors: each at its own rate; readings arrive after their latency
+            for sensor, channel in self._sensors:
+                if channel.due(self.time_s):
+                    channel.sample(self.time_s, sensor.value())
+                reading = channel.deliver(self.time_s)
+                if reading is not None:
+                    self.readings[sensor.name] = reading
+            # cameras render at their own rates, and only then
             for name, camera in self.cameras.items():
                 if camera.due(self.time_s):
                     frame = camera.capture(self.time_s)
@@ -153,6 +164,33 @@ class Twin:
     def on_frame(self, hook) -> None:
         """Call ``hook(camera name, frame)`` for every camera frame captured while stepping."""
         self._frame_hooks.append(hook)
+
+    def _build_sensors(self) -> list:
+        from .scene import models as M
+        from .sensors.camera import look_at
+        from .sensors.channel import Channel, Fault
+        from .sensors.rays import BreakBeam, ConveyorEncoder, LaserProfiler, LogicalCamera, Proximity
+
+        out = []
+        for spec in self.scene.sensors.cheap():
+            if isinstance(spec, M.BreakBeamSensor):
+                sensor = BreakBeam(self.world, spec.name, spec.from_xyz_m, spec.to_xyz_m)
+            elif isinstance(spec, M.ProximitySensor):
+                sensor = Proximity(self.world, spec.name, spec.xyz_m, spec.direction, spec.range_m)
+            elif isinstance(spec, M.LaserProfilerSensor):
+                sensor = LaserProfiler(self.world, spec.name, spec.xyz_m, spec.direction, spec.fan_axis, spec.fan_deg,
+                                       spec.n_rays, spec.range_m)
+            elif isinstance(spec, M.LogicalCameraSensor):
+                sensor = LogicalCamera(self.world, spec.name, look_at(spec.pose.xyz_m, spec.pose.look_at_m, spec.pose.up),
+                                       spec.fov_deg, spec.aspect, spec.range_m)
+            else:
+                sensor = ConveyorEncoder(self.engine, spec.name, spec.conveyor, spec.counts_per_m)
+            faults = [Fault(f.kind, f.start_s, math.inf if f.end_s is None else f.end_s, f.drift_per_s)
+                      for f in spec.faults]
+            channel = Channel(spec.rate_hz, spec.noise_m, spec.latency_s, faults,
+                              seed=int(stream_seed(self.seed, f"sensor:{spec.name}", "noise")) >> 1)
+            out.append((sensor, channel))
+        return out
 
     def _build_cameras(self) -> dict:
         from .sensors.camera import Camera, look_at

@@ -262,6 +262,23 @@ class World:
         c = self.client
         c.changeDynamics(self.body(name), -1, activationState=c.ACTIVATION_STATE_WAKE_UP)
 
+    def raycast(self, froms, tos) -> tuple[np.ndarray, np.ndarray]:
+        """Cast rays ``froms[i] -> tos[i]`` ((n, 3) each); return each ray's hit fraction along its
+        length (1.0: nothing hit) and the body hit (-1: none). Batches of any size."""
+        froms = np.asarray(froms, float).reshape(-1, 3)
+        tos = np.asarray(tos, float).reshape(-1, 3)
+        fraction = np.ones(len(froms))
+        body = np.full(len(froms), -1, np.int64)
+        c = self.client
+        for start in range(0, len(froms), c.MAX_RAY_INTERSECTION_BATCH_SIZE - 1):
+            stop = min(len(froms), start + c.MAX_RAY_INTERSECTION_BATCH_SIZE - 1)
+            hits = c.rayTestBatch(froms[start:stop].tolist(), tos[start:stop].tolist())
+            for i, hit in enumerate(hits):
+                if hit[0] >= 0:
+                    body[start + i] = hit[0]
+                    fraction[start + i] = hit[2]
+        return fraction, body
+
     def _check_new(self, name: str) -> None:
         if name in self._bodies:
             raise UsageError(f"a body named {name!r} already exists in this world")

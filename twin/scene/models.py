@@ -19,7 +19,8 @@ __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
     "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
-    "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors",
+    "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors", "SensorFault", "BreakBeamSensor",
+    "ProximitySensor", "LaserProfilerSensor", "LogicalCameraSensor", "EncoderSensor",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
@@ -518,10 +519,92 @@ class CameraSensor(_Model):
         return Intrinsics.from_fov(self.width, self.height, 60.0 if self.fov_deg is None else self.fov_deg)
 
 
+class SensorFault(_Model):
+    """A fault of a sensor in the window [start_s, end_s): ``blackout`` (no reading), ``stuck`` (the
+    last good reading repeats), ``drift`` (an offset growing at ``drift_per_s``)."""
+
+    kind: Literal["blackout", "stuck", "drift"]
+    start_s: NonNegFloat
+    end_s: PositiveFloat | None = None
+    drift_per_s: float = Field(0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _window(self) -> SensorFault:
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) must be after start_s ({self.start_s})")
+        return self
+
+
+class _Cheap(_Model):
+    """Common keys of the ray and ground-truth sensors."""
+
+    name: Name
+    rate_hz: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
+    noise_m: NonNegFloat = 0.0
+    latency_s: NonNegFloat = 0.0
+    faults: list[SensorFault] = Field(default_factory=list, max_length=100)
+
+
+class BreakBeamSensor(_Cheap):
+    """A light barrier from ``from_xyz_m`` to ``to_xyz_m``: true while something is in the beam."""
+
+    rate_hz: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 30.0
+    from_xyz_m: tuple[Coord, Coord, Coord]
+    to_xyz_m: tuple[Coord, Coord, Coord]
+
+
+class ProximitySensor(_Cheap):
+    """Distance along one ray to the first surface (``range_m`` when none)."""
+
+    rate_hz: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 10.0
+    xyz_m: tuple[Coord, Coord, Coord]
+    direction: tuple[Coord, Coord, Coord] = (0.0, 0.0, -1.0)
+    range_m: PositiveFloat = 1.0
+
+
+class LaserProfilerSensor(_Cheap):
+    """A laser line: ``n_rays`` rays fanned over ``fan_deg`` about ``direction``, towards ``fan_axis``."""
+
+    rate_hz: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 30.0
+    xyz_m: tuple[Coord, Coord, Coord]
+    direction: tuple[Coord, Coord, Coord] = (0.0, 0.0, -1.0)
+    fan_axis: tuple[Coord, Coord, Coord] = (0.0, 1.0, 0.0)
+    fan_deg: Annotated[float, Field(gt=0, lt=180)] = 30.0
+    n_rays: Annotated[int, Field(ge=2, le=10_000)] = 400
+    range_m: PositiveFloat = 1.0
+
+
+class LogicalCameraSensor(_Cheap):
+    """Ground truth for tests: the parts whose origin is in the camera's frustum, with their poses."""
+
+    rate_hz: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 10.0
+    pose: CameraPose
+    fov_deg: Annotated[float, Field(gt=0, lt=180)] = 60.0
+    aspect: PositiveFloat = 4 / 3
+    range_m: PositiveFloat = 2.0
+
+
+class EncoderSensor(_Cheap):
+    """Counts of a conveyor's belt travel (``counts_per_m``)."""
+
+    rate_hz: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 100.0
+    conveyor: Name
+    counts_per_m: PositiveFloat = 1000.0
+
+
 class Sensors(_Model):
     """Sensors of the 3D world."""
 
     cameras: list[CameraSensor] = Field(default_factory=list, max_length=1000)
+    break_beams: list[BreakBeamSensor] = Field(default_factory=list, max_length=10_000)
+    proximity: list[ProximitySensor] = Field(default_factory=list, max_length=10_000)
+    laser_profilers: list[LaserProfilerSensor] = Field(default_factory=list, max_length=1000)
+    logical_cameras: list[LogicalCameraSensor] = Field(default_factory=list, max_length=1000)
+    encoders: list[EncoderSensor] = Field(default_factory=list, max_length=10_000)
+
+    def cheap(self) -> list:
+        """Every sensor but the cameras, in section order."""
+        return [*self.break_beams, *self.proximity, *self.laser_profilers, *self.logical_cameras, *self.encoders]
 
 
 class AgvNode(_Model):

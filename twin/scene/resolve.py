@@ -227,7 +227,18 @@ def _check_cameras(scene: Scene, src: YamlSource) -> None:
     """Camera names are unique; intrinsics are valid; a mount names a robot cell and one of its links."""
     from ..errors import UsageError
 
-    _unique(scene.sensors.cameras, "sensors.cameras", src)
+    seen: dict[str, tuple] = {}
+    for section in ("cameras", "break_beams", "proximity", "laser_profilers", "logical_cameras", "encoders"):
+        for i, sensor in enumerate(getattr(scene.sensors, section)):
+            if sensor.name in seen:
+                raise src.error(("sensors", section, i, "name"), f"duplicate sensor name {sensor.name!r} "
+                                f"(first: sensors.{seen[sensor.name][0]}[{seen[sensor.name][1]}])")
+            seen[sensor.name] = (section, i)
+    conveyors = [c.name for c in scene.conveyors]
+    for i, enc in enumerate(scene.sensors.encoders):
+        if enc.conveyor not in conveyors:
+            raise src.error(("sensors", "encoders", i, "conveyor"), f"encoder {enc.name!r}: no conveyor named "
+                            f"{enc.conveyor!r}.{_suggest(enc.conveyor, conveyors)}")
     robots = {st.name: st.robot_cell for st in scene.stations if st.robot_cell is not None}
     for i, cam in enumerate(scene.sensors.cameras):
         where = ("sensors", "cameras", i)

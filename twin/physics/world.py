@@ -184,6 +184,27 @@ class World:
         self._bodies[name] = body
         return body
 
+    def add_compound(self, name: str, boxes, xyz_m: Vec3, *, yaw_rad: float = 0.0, mass_kg: float = 0.0,
+                     friction: float = 0.6) -> int:
+        """One rigid body made of boxes: ``boxes`` is a list of (half extents, centre offset, rgba)
+        in the body's frame (e.g. a plate with a hole: four boxes around it)."""
+        self._check_new(name)
+        if not boxes:
+            raise UsageError(f"{name}: a compound needs at least one box")
+        c = self.client
+        halves = [list(map(float, b[0])) for b in boxes]
+        offsets = [list(map(float, b[1])) for b in boxes]
+        shape = c.createCollisionShapeArray([GEOM_BOX] * len(boxes), halfExtents=halves, collisionFramePositions=offsets)
+        visual = c.createVisualShapeArray([GEOM_BOX] * len(boxes), halfExtents=halves, visualFramePositions=offsets,
+                                          rgbaColors=[list(map(float, b[2])) for b in boxes])
+        body = c.createMultiBody(baseMass=float(mass_kg), baseCollisionShapeIndex=shape, baseVisualShapeIndex=visual,
+                                 basePosition=list(xyz_m), baseOrientation=euler_to_quat(0.0, 0.0, yaw_rad))
+        c.changeDynamics(body, -1, lateralFriction=float(friction))
+        if mass_kg > 0:
+            c.changeDynamics(body, -1, activationState=c.ACTIVATION_STATE_ENABLE_SLEEPING)
+        self._bodies[name] = body
+        return body
+
     def add_mesh(self, name: str, mesh, xyz_m: Vec3, *, yaw_rad: float = 0.0, mass_kg: float = 0.0,
                  friction: float = 0.6, rgba: Sequence[float] = (0.6, 0.6, 0.65, 1.0)) -> int:
         """A body from a ``MeshData`` (``twin.physics.assets``), its origin at ``xyz_m``.

@@ -186,6 +186,61 @@ def run(
         _fail(failure)
 
 
+@app.command("scan-import")
+def scan_import(
+    cloud: Annotated[Path, typer.Argument(help="point cloud (PLY), metres")],
+    name: Annotated[str, typer.Option(help="asset name: writes <name>.obj, <name>_collision.obj, <name>.urdf")],
+    output: Annotated[Path, typer.Option("--out", help="folder for the asset files")] = Path("assets"),
+    method: Annotated[str, typer.Option(help="poisson or ball_pivoting")] = "poisson",
+    faces: Annotated[int, typer.Option(min=100, help="face budget of the mesh")] = 20_000,
+) -> None:
+    """Reconstruct a mesh asset from a scanned point cloud (scan-to-twin)."""
+    import re
+
+    from .scene.models import NAME_PATTERN
+    from .sensors.pointcloud import read_ply
+    from .sensors.scan import reconstruct, write_asset
+
+    if not re.match(NAME_PATTERN, name) or "/" in name:
+        _fail(UsageError(f"--name must be a simple name (letters, digits, _ and -), got {name!r}"))
+    try:
+        points = read_ply(cloud)
+        mesh = reconstruct(points, method=method, target_faces=faces)
+    except TwinError as exc:
+        _fail(exc)
+    urdf = write_asset(mesh, output, name)
+    out.print(f"{cloud}: {len(points)} points -> {len(mesh.faces)} faces, "
+              f"{'watertight' if mesh.is_watertight else 'not watertight'}, extents "
+              f"{' x '.join(f'{1000 * e:.1f}' for e in mesh.extents)} mm", highlight=False)
+    out.print(f"wrote {output / (name + '.obj')}, {output / (name + '_collision.obj')}, {urdf}", highlight=False)
+
+
+@app.command()
+def scan(
+    scene: Annotated[Path, typer.Argument(help="scene YAML file")],
+    body: Annotated[str, typer.Option("--object", help="the fixture or element (with geometry) to scan")],
+    output: Annotated[Path, typer.Option("--out", help="PLY file to write")],
+    views: Annotated[int, typer.Option(min=1, help="camera viewpoints around the object")] = 12,
+) -> None:
+    """Scan an object of the scene's 3D world with simulated depth cameras; write its point cloud."""
+    from .orchestrator import Twin
+    from .scene import load_scene
+    from .sensors.pointcloud import write_ply
+    from .sensors.scan import scan_body
+
+    try:
+        model = load_scene(scene)
+        with Twin(model, physics=True) as tw:
+            if body not in tw.world.names():
+                valid = [n for n in tw.world.names() if n != "floor" and not n.startswith("part/")]
+                raise UsageError(f"--object: no body named {body!r} in the scene's 3D world. Valid: {valid}")
+            points = scan_body(tw.world, body, views=views)
+    except TwinError as exc:
+        _fail(exc)
+    write_ply(output, points)
+    out.print(f"wrote {output}: {len(points)} points of {body!r} from {views} views", highlight=False)
+
+
 def _fmt(v: float, digits: int = 3) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"

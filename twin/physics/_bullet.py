@@ -55,7 +55,7 @@ with _quiet_stdout():
     import pybullet_data
 
 __all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "GEOM_MESH", "DATA_PATH", "euler_to_quat",
-           "egl_plugin_path", "quiet_stdout"]
+           "egl_plugin_path", "quiet_stdout", "vhacd"]
 
 DIRECT = _pb.DIRECT
 GUI = _pb.GUI
@@ -83,6 +83,12 @@ def egl_plugin_path() -> str | None:
 
 
 quiet_stdout = _quiet_stdout
+
+
+def vhacd(mesh_in: str, mesh_out: str, log_file: str) -> None:
+    """PyBullet's V-HACD convex decomposition of an OBJ file (no physics client needed)."""
+    with _quiet_stdout():
+        _pb.vhacd(mesh_in, mesh_out, log_file)
 
 
 def euler_to_quat(roll_rad: float, pitch_rad: float, yaw_rad: float) -> tuple[float, float, float, float]:

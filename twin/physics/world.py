@@ -13,7 +13,9 @@ import logging
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +86,7 @@ class World:
         self._bodies: dict[str, int] = {}
         self._steps = 0
         self._hooks: list[Callable[[float], None]] = []
+        self._tmp: tempfile.TemporaryDirectory | None = None  # files some bodies need (mesh visuals)
 
     def _try_egl(self, required: bool) -> None:
         """Load the EGL plugin (before any body exists, or it renders empty images) and check that
@@ -132,6 +135,9 @@ class World:
         """Release the physics client (idempotent)."""
         with quiet_stdout():  # the EGL plugin says goodbye on stdout
             self._client.disconnect()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     @property
     def closed(self) -> bool:
@@ -222,7 +228,11 @@ class World:
             shape = c.createCollisionShape(GEOM_MESH, vertices=vertices)
         else:
             shape = c.createCollisionShape(GEOM_MESH, vertices=vertices, indices=indices)
-        visual = c.createVisualShape(GEOM_MESH, vertices=vertices, indices=indices, rgbaColor=list(rgba))
+        # the EGL renderer draws mesh visuals only from files: write the triangles as an OBJ
+        obj = self._asset_dir() / f"mesh{len(self._bodies)}_{abs(hash(name)) % 10**8}.obj"
+        obj.write_text("".join(f"v {x:.9g} {y:.9g} {z:.9g}\n" for x, y, z in mesh.vertices)
+                       + "".join(f"f {a + 1} {b + 1} {d + 1}\n" for a, b, d in mesh.faces))
+        visual = c.createVisualShape(GEOM_MESH, fileName=str(obj), rgbaColor=list(rgba))
         body = c.createMultiBody(baseMass=float(mass_kg), baseCollisionShapeIndex=shape,
                                  baseVisualShapeIndex=visual, basePosition=list(xyz_m),
                                  baseOrientation=euler_to_quat(0.0, 0.0, yaw_rad))
@@ -231,6 +241,11 @@ class World:
             c.changeDynamics(body, -1, activationState=c.ACTIVATION_STATE_ENABLE_SLEEPING)
         self._bodies[name] = body
         return body
+
+    def _asset_dir(self) -> Path:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="twin-world-")
+        return Path(self._tmp.name)
 
     def add_urdf(self, name: str, urdf: str, xyz_m: Vec3 = (0.0, 0.0, 0.0),
                  quat_xyzw: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0),

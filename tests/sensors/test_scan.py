@@ -63,8 +63,8 @@ def test_cli_scan_import_writes_an_asset_the_world_can_load(scanned, tmp_path):
         w.add_urdf("scanned", str(urdf), (0.0, 0.0, 0.2), fixed_base=False)
         w.step(720)
         s = w.state("scanned")
-        lowest = w.client.getAABB(w.body("scanned"))[0][2]
-        assert -0.005 < lowest < 0.01 and np.linalg.norm(s.linear_mps) < 0.05  # resting on the floor
+        touching = w.client.getClosestPoints(w.body("scanned"), w.body("floor"), 0.002)
+        assert touching and s.xyz_m[2] < 0.1 and np.linalg.norm(s.linear_mps) < 0.05  # resting on the floor
 
 
 def test_corrupt_or_empty_clouds_exit_2(tmp_path):

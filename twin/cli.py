@@ -273,6 +273,7 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
         ("lead time p50 / p95 (s)", f"{_fmt(lt['p50'], 4)} / {_fmt(lt['p95'], 4)}", None),
         ("line OEE", kpis["line_oee"], "line_oee"),
         ("yield", kpis["yield"], "yield"),
+        ("first-pass yield", kpis["first_pass_yield"], None),
         ("bottleneck (active period)", kpis["bottleneck"], None),
     ]
     for label, value, key in rows:

@@ -251,6 +251,7 @@ def _on_server_timer(P, S, s, t):
         limit = P.st_detect[n] if S.part_defect[p] else P.st_false_reject[n]
         if next_u01(S.rng_state, q) < limit:
             S.part_insp[p] = INSP_FAIL
+            S.part_failed_once[p] = True
             S.st_insp_fail[n] += 1
             trace(S, TR_INSPECT_FAIL, p, n, local, t)
         else:

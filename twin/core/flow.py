@@ -152,6 +152,7 @@ def alloc_part(P, S, src, ptype, t):
     S.part_srv[p] = -1
     S.part_defect[p] = False
     S.part_insp[p] = 0
+    S.part_failed_once[p] = False
     S.part_t_release[p] = t
     S.part_t_enter[p] = t
     trace(S, TR_CREATED, p, src, ptype, t)
@@ -354,6 +355,8 @@ def accept(P, S, n, p, t):
             S.sink_defective[n] += 1
         if S.part_insp[p] == INSP_FAIL:
             S.sink_failed[n] += 1
+        elif not S.part_defect[p] and not S.part_failed_once[p]:
+            S.sink_first_pass[n] += 1  # good, and never failed an inspection on the way
         i = S.lt_n[0]
         if i < S.lt_cap:
             S.lt_t[i] = t

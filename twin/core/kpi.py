@@ -28,7 +28,7 @@ __all__ = ["accumulators", "compute_kpis", "KPI_ACCUMULATORS"]
 KPI_ACCUMULATORS = ("srv_acc", "node_area", "node_blocked_acc", "wip_area", "st_processed", "st_scrapped",
                     "st_ideal_done", "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
                     "st_drops", "fl_count",
-                    "sink_count", "sink_defective", "sink_failed", "src_released", "src_dropped", "lt_n")
+                    "sink_count", "sink_defective", "sink_failed", "sink_first_pass", "src_released", "src_dropped", "lt_n")
 
 
 def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
@@ -71,6 +71,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
     escaped = float(now["sink_defective"][out_sinks].sum()) if out_sinks else 0.0
     failed_out = float(now["sink_failed"][out_sinks].sum()) if out_sinks else 0.0
     good_out = total_out - escaped - failed_out
+    first_pass = float(now["sink_first_pass"][out_sinks].sum()) if out_sinks else 0.0
     rejected = float(now["sink_count"][reject_sinks].sum()) if reject_sinks else 0.0
     drops = float(now["st_drops"].sum())
     scrapped = float(now["st_scrapped"].sum()) + drops  # a part a gripper lost is scrap too
@@ -154,6 +155,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         "good": int(good_out), "rejected": int(rejected), "scrapped": int(scrapped), "gripper_drops": int(drops),
         "escaped_defects": int(escaped), "released": int(released),
         "yield": good_out / left if left > 0 else float("nan"),
+        "first_pass_yield": first_pass / left if left > 0 else float("nan"),
         "scrap_rate": scrapped / left if left > 0 else float("nan"),
         "wip_avg": wip,
         "lead_time_s": {"n": int(lead.size), "mean": float(lead.mean()) if lead.size else float("nan"),

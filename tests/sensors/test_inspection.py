@@ -44,3 +44,32 @@ def test_confusion_matrix():
     c = confusion([1, 1, 0, 0, 1], [1, 0, 0, 1, 1])
     assert (c["true_positive"], c["false_negative"], c["false_positive"], c["true_negative"]) == (2, 1, 1, 1)
     assert c["precision"] == pytest.approx(2 / 3) and c["recall"] == pytest.approx(2 / 3)
+
+
+def test_a_line_inspection_station_uses_the_measured_vision_rates():
+    """A station with `inspection: {vision: ...}` gets its detection and false-reject rates from the
+    camera inspector, measured when the scene loads; defective parts go to the reject bin."""
+    import twin
+
+    text = """
+version: 1
+part_types: [{name: plate}]
+sources: [{name: src, to: mill, interarrival: 20}]
+stations:
+  - {name: mill, to: aoi, process_time: 10, defect_prob: 0.1}
+  - name: aoi
+    to: sort
+    process_time: 4
+    inspection: {vision: {samples: 60}}
+diverters: [{name: sort, rule: by_inspection, on_pass: out, on_fail: rejects}]
+sinks: [{name: out}, {name: rejects, reject: true}]
+"""
+    scene = twin.load_scene_text(text)
+    detect, false_reject = scene.stations[1].inspection.rates
+    assert detect >= 0.98 and false_reject <= 0.02
+    tw = twin.Twin(scene, seed=2, warmup_s=0)
+    tw.run(until="24h")
+    k = tw.kpis()
+    assert k["rejected"] > 300 and k["escaped_defects"] <= 0.03 * k["rejected"]
+    with pytest.raises(twin.SceneError, match="measured, not given"):
+        twin.load_scene_text(text.replace("{vision: {samples: 60}}", "{vision: {samples: 60}, detect_prob: 0.5}"))

@@ -252,8 +252,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
             st_drop[i] = el.gripper_drop_prob
             if el.inspection is not None:
                 st_inspect[i] = True
-                st_detect[i] = el.inspection.detect_prob
-                st_false[i] = el.inspection.false_reject_prob
+                st_detect[i], st_false[i] = el.inspection.rates
             failures = el.all_failures
             st_fail_off[i], st_fail_len[i] = len(fail_node), len(failures)
             for f in failures:

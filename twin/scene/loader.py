@@ -66,6 +66,10 @@ def scene_from_source(src: YamlSource) -> Scene:
         from ..physics.robot_cell import resolve_robot_cells
 
         scene = resolve_robot_cells(scene, src)
+    if any(st.inspection is not None and st.inspection.vision is not None for st in scene.stations):
+        from ..sensors.inspection import resolve_vision_inspections  # physics: only when asked for
+
+        resolve_vision_inspections(scene)
     return scene
 
 

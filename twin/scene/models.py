@@ -19,7 +19,7 @@ __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
     "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
-    "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors", "SensorFault", "BreakBeamSensor",
+    "VisionInspection", "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors", "SensorFault", "BreakBeamSensor",
     "ProximitySensor", "LaserProfilerSensor", "LogicalCameraSensor", "EncoderSensor",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
@@ -268,11 +268,43 @@ class Failure(_Model):
         return self.time_to_repair or Distribution(dist="exponential", mean=self.mttr_s)
 
 
+class VisionInspection(_Model):
+    """Pass/fail from a camera: the station's detection and false-reject rates are measured when the
+    scene loads, by a top-down camera inspector (``twin.sensors.inspection``) judging ``samples``
+    simulated parts of this design, half of them with a defect (the kinds in turn)."""
+
+    samples: Annotated[int, Field(ge=20, le=5000)] = 200
+    length_m: Size = 0.10
+    width_m: Size = 0.06
+    height_m: Size = 0.02
+    hole_m: NonNegFloat = 0.02
+    tolerance_m: PositiveFloat = 0.0015
+    defect_kinds: list[Literal["missing_hole", "dent", "discolored", "oversize"]] = Field(
+        default_factory=lambda: ["missing_hole", "dent", "discolored", "oversize"], min_length=1)
+    depth_noise_m: NonNegFloat = 0.0003
+    pixel_noise: Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)] = 3.0
+
+
 class Inspection(_Model):
-    """Makes a station an inspection: each part gets a pass/fail result that diverters can route by."""
+    """Makes a station an inspection: each part gets a pass/fail result that diverters can route by.
+
+    With ``vision``, ``detect_prob`` and ``false_reject_prob`` are not given: they are measured."""
 
     detect_prob: Probability = Field(1.0, description="P(fail | part is defective)")
     false_reject_prob: Probability = Field(0.0, description="P(fail | part is good)")
+    vision: VisionInspection | None = None
+    _measured: tuple[float, float] | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _given_or_measured(self) -> Inspection:
+        if self.vision is not None and ({"detect_prob", "false_reject_prob"} & self.model_fields_set):
+            raise ValueError("with 'vision', detect_prob and false_reject_prob are measured, not given")
+        return self
+
+    @property
+    def rates(self) -> tuple[float, float]:
+        """(detect_prob, false_reject_prob) in use: measured with vision, else as given."""
+        return self._measured if self._measured is not None else (self.detect_prob, self.false_reject_prob)
 
 
 class RobotCell(_Model):

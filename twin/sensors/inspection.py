@@ -30,7 +30,8 @@ from .camera import Frame
 from .perception import min_area_rect
 from .pointcloud import frame_points
 
-__all__ = ["PartDesign", "DEFECT_KINDS", "make_part", "Inspector", "Verdict", "confusion"]
+__all__ = ["PartDesign", "DEFECT_KINDS", "make_part", "Inspector", "Verdict", "confusion", "measure_inspector",
+           "resolve_vision_inspections"]
 
 DEFECT_KINDS = ("missing_hole", "dent", "discolored", "oversize")
 
@@ -164,3 +165,50 @@ def confusion(truth_defective, verdict_failed) -> dict:
     return {"true_positive": tp, "false_positive": fp, "false_negative": fn, "true_negative": tn,
             "precision": tp / (tp + fp) if tp + fp else float("nan"),
             "recall": tp / (tp + fn) if tp + fn else float("nan")}
+
+
+def measure_inspector(design: PartDesign, samples: int = 200, kinds=DEFECT_KINDS, depth_noise_m: float = 0.0003,
+                      pixel_noise: float = 3.0, seed: int = 0) -> dict:
+    """Judge ``samples`` simulated parts (half perfect, half with a defect of each kind in turn) with
+    a top-down camera and an :class:`Inspector`; return :func:`confusion` plus ``detect_prob``
+    (recall) and ``false_reject_prob`` (good parts failed / good parts)."""
+    from .camera import Camera, Intrinsics, look_at
+
+    rng = np.random.default_rng(seed)
+    inspector = Inspector(design)
+    truth, failed = [], []
+    with World(renderer="auto") as w:
+        w.add_floor()
+        w.add_box("table", (0.3, 0.3, 0.2), (0.0, 0.0, 0.2))
+        reach = max(design.length_m + design.oversize_m, design.width_m)
+        distance = 0.35 * reach / 0.1  # the part fills about the same share of the image at any size
+        cam = Camera(w, "inspection", Intrinsics.from_fov(640, 480, 40), far_m=distance + 1.0,
+                     depth_noise_m=depth_noise_m, pixel_noise=pixel_noise, seed=seed,
+                     pose=look_at((0, 0, 0.4 + distance), (0, 0, 0.4), up=(1, 0, 0)))
+        for i in range(int(samples)):
+            kind = None if i % 2 == 0 else kinds[(i // 2) % len(kinds)]
+            body = make_part(w, f"part/{i}", design, kind, (rng.uniform(-0.2, 0.2) * reach,
+                                                            rng.uniform(-0.2, 0.2) * reach, 0.4),
+                             rng.uniform(-math.pi, math.pi), rng)
+            verdict = inspector.inspect(cam.capture(), body)
+            truth.append(kind is not None)
+            failed.append(not verdict.passed)
+            w.remove(f"part/{i}")
+    scores = confusion(truth, failed)
+    good = scores["false_positive"] + scores["true_negative"]
+    scores["detect_prob"] = scores["recall"]
+    scores["false_reject_prob"] = scores["false_positive"] / good if good else 0.0
+    return scores
+
+
+def resolve_vision_inspections(scene) -> None:
+    """Measure every vision inspection of ``scene`` and set its station's rates (deterministic)."""
+    for station in scene.stations:
+        insp = station.inspection
+        if insp is None or insp.vision is None:
+            continue
+        v = insp.vision
+        design = PartDesign(length_m=v.length_m, width_m=v.width_m, height_m=v.height_m, hole_m=v.hole_m,
+                            tolerance_m=v.tolerance_m)
+        scores = measure_inspector(design, v.samples, tuple(v.defect_kinds), v.depth_noise_m, v.pixel_noise)
+        insp.__pydantic_private__["_measured"] = (float(scores["detect_prob"]), float(scores["false_reject_prob"]))

@@ -85,3 +85,34 @@ def test_layout_builds_a_world(scene):
         assert parts
         for name in parts:
             assert tw.world.state(name).xyz_m[2] > 0.0  # on a belt, above the floor
+
+
+def test_robot_cells_reach_their_poses_within_1mm_and_move_within_limits(scene):
+    """For every robot cell of a bundled scene: IK reaches the pick and place poses (tool down, and
+    the approach poses above them) within 1 mm, and the measured cycle's commanded joint rows stay
+    within the arm's position, velocity and acceleration limits, sample by sample."""
+    import math
+
+    from twin.physics import World
+    from twin.physics.pick_place import tool_down_quat
+    from twin.physics.robot import Robot
+
+    cells = [st for st in scene.stations if st.robot_cell is not None]
+    if not cells:
+        pytest.skip("scene has no robot cell")
+    for st in cells:
+        cell = st.robot_cell
+        with World() as w:
+            robot = Robot(w, st.name, cell.urdf, base_xyz_m=cell.base_xyz_m,
+                          base_yaw_rad=math.radians(cell.base_yaw_deg))
+            for xyz, yaw in ((cell.pick_xyz_m, cell.pick_yaw_deg), (cell.place_xyz_m, cell.place_yaw_deg)):
+                for lift in (0.0, cell.approach_m):
+                    target = np.array(xyz) + [0.0, 0.0, 0.05 + lift]  # the link frame above the part's top
+                    result = robot.ik(target, tool_down_quat(robot, math.radians(yaw)), tolerance_m=1e-3)
+                    assert result.position_error_m <= 1e-3
+            lim = robot.limits
+        q = np.asarray(st.robot_motion)
+        dt = 1.0 / 240.0
+        assert np.all(q >= lim.lower - 1e-9) and np.all(q <= lim.upper + 1e-9)
+        assert np.max(np.abs(np.diff(q, axis=0)) / dt / lim.velocity) <= 1.02
+        assert np.max(np.abs(np.diff(q, n=2, axis=0)) / dt ** 2 / lim.acceleration) <= 1.05

@@ -238,6 +238,9 @@ class PickPlace:
             raise SimulationError(f"{robot.name}: tracking {part!r} on belt {belt.name!r} at {v} m/s needs "
                                   f"{vr:.2f}x the joint velocity and {ar:.2f}x the acceleration limits")
         t, q, qd, _ = tracking.sample(dt)
+        # the spline passes through IK solutions inside the limits, but may overshoot a limit by
+        # a hair between knots (1e-7 rad) where a knot sits on it
+        q = np.clip(q, robot.limits.lower, robot.limits.upper)
         k = int(np.searchsorted(t, attach_t - 1e-9))
         robot.play(q[1:k + 1], qd[1:k + 1])
         belt.release(part)

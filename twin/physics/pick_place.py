@@ -150,11 +150,15 @@ class PickPlace:
 
     def pick_from_belt(self, part: str, belt: Belt, *, seen: BeltSighting | None = None,
                        meet_s_m: float | None = None, ramp_s: float = 0.4, descend_s: float = 0.5,
-                       dwell_s: float = 0.05, lead_s: float = 0.25) -> float:
+                       dwell_s: float = 0.05, lead_s: float = 0.25, place_hint=None) -> float:
         """Pick ``part`` off a moving ``belt`` while tracking it; return the duration (s).
 
         ``seen``: where the part was seen (e.g. by a camera, ``twin.sensors.vision``); the arm aims
         where that sighting says the part is, moving with the belt. Default: the ground truth.
+
+        ``place_hint``: ``(xyz, yaw)`` of the place that follows. A suction cup may grip at any yaw;
+        with the hint, of the two grips half a turn apart the one whose wrist turns least between
+        pick and place is chosen (a wrist near its limit would otherwise swing almost a full turn).
 
         ``meet_s_m`` is where along the belt the arm prefers to meet parts (default: the point of
         the belt nearest the robot's base, the middle of its workspace); a part already past it is
@@ -187,11 +191,14 @@ class PickPlace:
         end_s = belt.length_m - seen.half_length_m
         # a suction cup grips at any yaw: turn the tool the least (the part's yaw modulo a half turn)
         relative = (seen.yaw_rad - belt.yaw_rad + 0.5 * math.pi) % math.pi - 0.5 * math.pi
-        quat = tool_down_quat(robot, belt.yaw_rad + relative)
-        lift = self._tool() + np.array([0.0, 0.0, self.approach_m])
+        grip_yaw = belt.yaw_rad + relative
         if meet_s_m is None:
             base = np.array(world.client.getBasePositionAndOrientation(robot.body)[0])
             meet_s_m = float(np.clip(np.dot(base - belt.start, belt.direction), 0.0, belt.length_m))
+        if place_hint is not None:
+            grip_yaw = self._best_grip_yaw(grip_yaw, max(meet_s_m, s_now()), seen, belt, place_hint)
+        quat = tool_down_quat(robot, grip_yaw)
+        lift = self._tool() + np.array([0.0, 0.0, self.approach_m])
         t_total = 0.0
         for attempt in range(4):
             scale = 1.5 ** attempt
@@ -247,6 +254,27 @@ class PickPlace:
         self._grip(part)
         robot.play(q[k + 1:], qd[k + 1:])
         return t_total + tracking.duration_s
+
+    def _best_grip_yaw(self, grip_yaw: float, s_grip: float, seen: BeltSighting, belt: Belt, place_hint) -> float:
+        """Of ``grip_yaw`` and ``grip_yaw + pi``, the one whose joints move least from a pose above
+        the pick to the pose above the place (what the following place will need)."""
+        robot = self.robot
+        above = np.array([0.0, 0.0, self.approach_m]) + self._tool()
+        pick_xyz = belt.point(s_grip, seen.lateral_m, seen.height_m) + above
+        place_xyz = np.asarray(place_hint[0], float) + above
+        best, cost = grip_yaw, math.inf
+        for candidate in (grip_yaw, grip_yaw + math.pi):
+            # the tool at place: the part's yaw change applied to the grip
+            place_yaw = candidate + (float(place_hint[1]) - seen.yaw_rad)
+            try:
+                q0 = robot.ik(pick_xyz, tool_down_quat(robot, candidate), tolerance_m=2e-3, restarts=2).q
+                q1 = robot.ik(place_xyz, tool_down_quat(robot, place_yaw), tolerance_m=2e-3, restarts=2).q
+            except SimulationError:
+                continue
+            move = float(np.max(np.abs(q1 - q0) / robot.limits.velocity))
+            if move < cost:
+                best, cost = candidate, move
+        return best
 
     def _tracking_motion(self, part, belt, s0, top_now, q_wait, quat, ramp, descend, dwell):
         """The belt-frame tracking motion (SplineMotion) and the time of the grip in it."""

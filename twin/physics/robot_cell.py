@@ -82,7 +82,7 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             if belt is not None:
                 belt.carry(part, 0.1, yaw_rad=pick_yaw - belt.yaw_rad)
                 start = world.time_s
-                pick_place.pick_from_belt(part, belt, meet_s_m=_BELT_BEFORE_M)
+                pick_place.pick_from_belt(part, belt, meet_s_m=_BELT_BEFORE_M, place_hint=(place, place_yaw))
                 start += pick_place.last_wait_s  # waiting for the part is not part of the cycle
             else:
                 world.step(24)  # settle on the stand

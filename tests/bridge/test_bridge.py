@@ -1,0 +1,285 @@
+"""The bridge over real ZeroMQ sockets on 127.0.0.1: late join, restart, gaps, bad input, slow peers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import msgpack
+import pytest
+import zmq
+
+import twin
+from twin.bridge import BridgeServer, CloneClient
+from twin.bridge.wire import WireError, decode, encode
+from twin.errors import UsageError
+
+SCENE = """
+version: 1
+sim: {control_step_s: 0.05}
+part_types: [{name: box, length_m: 0.2}]
+sources: [{name: feed, to: belt, interarrival: 1.0}]
+conveyors:
+  - {name: belt, to: press, length_m: 2.0, speed_mps: 0.5, spacing_m: 0.3, photo_eyes: [{name: eye, at_m: 1.0}]}
+stations: [{name: press, to: out, process_time: 0.8}]
+sinks: [{name: out}]
+"""
+
+
+def _free_port() -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port < 65000:
+            return port
+
+
+class Served:
+    """A twin stepping with its bridge in a background thread (as `twin serve` does)."""
+
+    def __init__(self, endpoint: str, steps: int | None = None) -> None:
+        self.tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+        self.server = BridgeServer(self.tw, endpoint, heartbeat_s=0.2)
+        self._stop = threading.Event()
+        self._steps = steps
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        k = 0
+        while not self._stop.is_set() and (self._steps is None or k < self._steps):
+            self.server.step()
+            k += 1
+            time.sleep(0.002)
+        while not self._stop.is_set():  # keep answering requests when done stepping
+            self.server.poll_in()
+            self.server.publish_out()
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(5)
+        self.server.close()
+
+
+@pytest.fixture
+def endpoint():
+    return f"tcp://127.0.0.1:{_free_port()}"
+
+
+def test_late_joiner_converges_to_the_twin(endpoint):
+    served = Served(endpoint, steps=300)
+    try:
+        time.sleep(0.3)  # the twin has been publishing for a while
+        with CloneClient(endpoint) as client:
+            client.sync()
+            deadline = time.monotonic() + 10
+            while served.thread.is_alive() and time.monotonic() < deadline and served.server.seq < 1:
+                client.poll(0.05)
+            time.sleep(1.5)  # stepping has finished (300 steps)
+            client.poll(0.5)
+            truth = served.server.signals.read()
+            assert client.epoch == served.server.epoch and client.seq == served.server.seq
+            assert {k: v for k, v in client.values.items() if k != "t_s"} == {k: v for k, v in truth.items()
+                                                                               if k != "t_s"}
+            assert client.values["line.throughput_total"] > 0
+            assert client.meta["belt.speed_mps"]["direction"] == "both"
+    finally:
+        served.stop()
+
+
+def test_a_restarted_twin_makes_clients_resnapshot(endpoint):
+    served = Served(endpoint, steps=50)
+    client = CloneClient(endpoint)
+    try:
+        client.sync()
+        first_epoch = client.epoch
+        time.sleep(0.5)
+        served.stop()
+        served = Served(endpoint, steps=50)  # a new process would do the same: new epoch, seq from 0
+        deadline = time.monotonic() + 10
+        while client.epoch == first_epoch and time.monotonic() < deadline:
+            client.poll(0.1)
+        assert client.epoch == served.server.epoch != first_epoch
+        assert client.stats["epochs"] >= 1
+        time.sleep(0.6)
+        client.poll(0.5)
+        assert client.values["line.throughput_total"] == served.server.signals.read()["line.throughput_total"]
+    finally:
+        client.close()
+        served.stop()
+
+
+def test_writes_are_validated_all_or_nothing_and_counted(endpoint):
+    served = Served(endpoint, steps=10)
+    try:
+        with CloneClient(endpoint) as client:
+            client.sync()
+            before = served.server.signals.read()["belt.speed_mps"]
+            for values, reason in [({"belt.speed_mps": float("nan")}, "not finite"),
+                                   ({"belt.speed_mps": float("inf")}, "not finite"),
+                                   ({"belt.speed_mps": 99.0}, "out of range"),
+                                   ({"belt.speed_mps": "fast"}, "type mismatch"),
+                                   ({"belt.speed_mps": True}, "type mismatch"),
+                                   ({"press.state": "busy"}, "read-only"),
+                                   ({"nope.speed_mps": 1.0}, "unknown signal"),
+                                   ({"belt.speed_mps": 0.2, "bogus": 1}, "unknown signal")]:
+                reply = client.set(values)
+                assert reply["accepted"] == [] and any(reason in r for r in reply["rejected"].values()), values
+            assert served.server.signals.read()["belt.speed_mps"] == before  # nothing applied
+            reply = client.set({"belt.speed_mps": 0.25})
+            assert reply == {"accepted": ["belt.speed_mps"], "rejected": {}}
+            time.sleep(0.3)
+            client.poll(0.3)
+            assert client.values["belt.speed_mps"] == 0.25
+            assert served.server.stats["sets_rejected"] == 8 and served.server.stats["sets_accepted"] == 1
+    finally:
+        served.stop()
+
+
+def test_malformed_frames_are_refused_and_the_twin_runs_on(endpoint):
+    served = Served(endpoint, steps=None)
+    ctx = zmq.Context.instance()
+    host, port = endpoint.rsplit(":", 1)
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(f"{host}:{int(port) + 2}")
+    try:
+        bad = [[b"SET"], [b"SET", b"\xc1\xc1"], [b"SET", msgpack.packb([1, 2])], [b"SET", msgpack.packb({"v": 9})],
+               [b"WHAT", msgpack.packb({"v": 1})], [b"SET", msgpack.packb({"v": 1, "id": "x", "values": {}})],
+               [b"SET", b"x" * 100, b"extra"]]
+        for frames in bad:
+            dealer.send_multipart(frames)
+            assert dealer.poll(3000)
+            kind, header = decode(dealer.recv_multipart())
+            assert kind == b"NACK" and header["reason"]
+        assert served.server.stats["malformed"] == len(bad)
+        t0 = served.tw.time_s
+        time.sleep(0.3)
+        assert served.tw.time_s > t0  # still stepping
+    finally:
+        dealer.close(0)
+        served.stop()
+
+
+def test_a_frozen_subscriber_never_slows_the_twin(endpoint):
+    tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+    server = BridgeServer(tw, endpoint, hwm=10)
+    frozen = zmq.Context.instance().socket(zmq.SUB)
+    frozen.setsockopt(zmq.RCVHWM, 10)
+    frozen.setsockopt(zmq.SUBSCRIBE, b"")
+    frozen.connect(endpoint.rsplit(":", 1)[0] + f":{int(endpoint.rsplit(':', 1)[1]) + 1}")
+    try:
+        time.sleep(0.2)
+        start = time.perf_counter()
+        for _ in range(2000):
+            server.step()  # nobody reads: queues fill, sends are dropped, steps never wait
+        elapsed = time.perf_counter() - start
+        assert elapsed < 10.0
+        assert server.stats["dropped"] > 0 or server.stats["published"] > 0
+    finally:
+        frozen.close(0)
+        server.close()
+
+
+def test_a_client_missing_deltas_resnapshots(endpoint):
+    served = Served(endpoint, steps=200)
+    try:
+        with CloneClient(endpoint) as client:
+            client.sync()
+            client.seq -= 5  # as if five deltas had been lost: the next one shows a gap
+            client.values["line.throughput_total"] = -1
+            time.sleep(0.3)
+            client.poll(0.5)
+            assert client.stats["gaps"] >= 1 and client.values["line.throughput_total"] >= 0
+    finally:
+        served.stop()
+
+
+def test_bad_endpoints_and_ports_in_use(endpoint):
+    tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+    for bad in ("127.0.0.1:5556", "tcp://127.0.0.1", "tcp://127.0.0.1:70000", "udp://x:1"):
+        with pytest.raises(UsageError, match="--bind"):
+            BridgeServer(tw, bad)
+    first = BridgeServer(tw, endpoint)
+    try:
+        with pytest.raises(UsageError, match="cannot bind .* in use"):
+            BridgeServer(tw, endpoint)
+    finally:
+        first.close()
+
+
+def test_wire_codec_round_trip_and_refusals():
+    kind, header = decode(encode(b"DELTA", epoch="ab", seq=3, t=1.5, values={"x": 1}))
+    assert kind == b"DELTA" and header["seq"] == 3 and header["values"] == {"x": 1}
+    for frames in ([b"DELTA"], [b"DELTA", msgpack.packb({"v": 1, "epoch": "a", "seq": -1, "t": 0.0, "values": {}})],
+                   [b"DELTA", msgpack.packb({"v": 1, "epoch": "a", "seq": 1, "t": float("nan"), "values": {}})],
+                   [b"DELTA", b"\x00" * (2 << 20)]):
+        with pytest.raises(WireError):
+            decode(frames)
+
+
+def test_twin_serve_runs_in_real_time_and_a_client_follows(endpoint, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "line.yaml"
+    path.write_text(SCENE)
+    proc = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(path), "--bind", endpoint, "--until", "4",
+                             "--speed", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with CloneClient(endpoint, timeout_s=10) as client:
+            client.sync()
+            t0, wall0 = client.t_s, time.monotonic()
+            while time.monotonic() - wall0 < 1.0:
+                client.poll(0.1)
+            # paced at 2x real time: about 2 simulated seconds per wall second
+            assert 1.0 < (client.t_s - t0) / (time.monotonic() - wall0) < 3.0
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "serving" in out and "stopped at t=4.00" in out
+    finally:
+        proc.kill()
+
+
+def test_a_client_written_from_the_protocol_page_alone(endpoint):
+    """Raw pyzmq + msgpack, following docs/protocol.md step by step, converges to the twin."""
+    served = Served(endpoint, steps=200)
+    host, port = endpoint.rsplit(":", 1)
+    ctx = zmq.Context.instance()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.connect(f"{host}:{int(port) + 1}")
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    req = ctx.socket(zmq.DEALER)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(endpoint)
+    try:
+        time.sleep(0.1)
+        req.send_multipart([b"SNAPSHOT?", msgpack.packb({"v": 1})])
+        assert req.poll(3000)
+        kind, body = req.recv_multipart()
+        snap = msgpack.unpackb(body)
+        assert kind == b"SNAPSHOT"
+        values, epoch, seq = snap["values"], snap["epoch"], snap["seq"]
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if not sub.poll(100):
+                continue
+            kind, body = sub.recv_multipart()
+            msg = msgpack.unpackb(body)
+            assert msg["epoch"] == epoch
+            if kind == b"DELTA" and msg["seq"] == seq + 1:
+                values.update(msg["values"])
+                seq = msg["seq"]
+            elif kind == b"DELTA" and msg["seq"] > seq + 1:
+                pytest.fail("gap on a quiet loopback")
+        truth = served.server.signals.read()
+        assert seq == served.server.seq
+        assert {k: v for k, v in values.items() if k != "t_s"} == {k: v for k, v in truth.items() if k != "t_s"}
+    finally:
+        sub.close(0)
+        req.close(0)
+        served.stop()

@@ -1,0 +1,193 @@
+"""The twin's side of the bridge: ZeroMQ's Clone pattern with an epoch.
+
+Three sockets on consecutive ports of one address (``tcp://host:P``):
+
+- P, ROUTER: snapshot requests (``SNAPSHOT?``), answered with one ``SNAPSHOT`` (all values, the
+  signals' metadata, the epoch and the sequence of the last delta included in it);
+- P+1, PUB: ``DELTA`` (the signals that changed, with a strictly increasing 64-bit sequence within
+  an epoch) after each control step that changed something, ``HUGZ`` once a second when idle;
+- P+2, ROUTER: device writes (``SET``), answered with ``ACK`` (accepted names, rejected names with
+  reasons) or ``NACK`` (a malformed message).
+
+The epoch is a random id chosen when the server starts: clients that see a new one drop their copy
+and re-snapshot. The simulation never waits for a peer: sockets have bounded queues (high-water
+marks), sends never block (a message a slow subscriber cannot take is dropped; the subscriber sees
+the sequence gap and re-snapshots), and each poll handles a bounded number of requests. Malformed
+messages and refused writes are counted in ``stats``, never raised.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+import zmq
+
+from ..errors import UsageError
+from .signals import SignalMap
+from .wire import MAX_FRAME_BYTES, WireError, decode, encode
+
+__all__ = ["BridgeServer", "parse_endpoint"]
+
+_ENDPOINT = re.compile(r"^tcp://([A-Za-z0-9.\-]+|\*|\[[0-9a-fA-F:]+\]):(\d{1,5})$")
+
+
+def parse_endpoint(endpoint: str) -> tuple[str, int]:
+    """(host, base port) of ``tcp://host:port``.
+
+    Raises:
+        UsageError: not of that form, or the port range P..P+2 is invalid.
+    """
+    m = _ENDPOINT.match(endpoint or "")
+    if not m:
+        raise UsageError(f"--bind must look like tcp://127.0.0.1:5556, got {endpoint!r}")
+    port = int(m.group(2))
+    if not 1 <= port <= 65533:
+        raise UsageError(f"--bind port must be in 1..65533 (the bridge uses it and the next two), got {port}")
+    return m.group(1), port
+
+
+class BridgeServer:
+    """Publishes a twin's signals and takes device writes.
+
+    Args:
+        twin: a ``twin.Twin``.
+        endpoint: ``tcp://host:P``; ports P, P+1, P+2 are bound.
+        heartbeat_s: idle time (wall clock) after which a ``HUGZ`` is published.
+        hwm: high-water mark (messages) of every socket.
+    """
+
+    def __init__(self, twin, endpoint: str = "tcp://127.0.0.1:5556", heartbeat_s: float = 1.0,
+                 hwm: int = 1000, context: zmq.Context | None = None) -> None:
+        host, port = parse_endpoint(endpoint)
+        self.twin = twin
+        self.signals = SignalMap(twin)
+        self.epoch = secrets.token_hex(8)
+        self.seq = 0
+        self.heartbeat_s = float(heartbeat_s)
+        self.stats = {"published": 0, "dropped": 0, "snapshots": 0, "sets_accepted": 0, "sets_rejected": 0,
+                      "malformed": 0}
+        self._ctx = context or zmq.Context.instance()
+        self._sockets = []
+        try:
+            self.snapshot = self._bind(zmq.ROUTER, host, port, hwm)
+            self.publisher = self._bind(zmq.PUB, host, port + 1, hwm)
+            self.commands = self._bind(zmq.ROUTER, host, port + 2, hwm)
+        except UsageError:
+            self.close()
+            raise
+        self.endpoint = endpoint
+        self._values = self.signals.read()
+        self._last_send = time.monotonic()
+
+    def _bind(self, kind: int, host: str, port: int, hwm: int):
+        sock = self._ctx.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, hwm)
+        sock.setsockopt(zmq.RCVHWM, hwm)
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES + 256)
+        if kind == zmq.ROUTER:
+            sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        try:
+            sock.bind(f"tcp://{host}:{port}")
+        except zmq.ZMQError as exc:
+            sock.close(0)
+            raise UsageError(f"cannot bind tcp://{host}:{port}: {exc.strerror}") from None
+        self._sockets.append(sock)
+        return sock
+
+    # -- the step's two bridge phases ---------------------------------------------------------
+
+    def poll_in(self, max_messages: int = 100) -> int:
+        """Phase bridge_in: answer snapshot requests and apply device writes; never blocks."""
+        handled = 0
+        for sock, handler in ((self.snapshot, self._on_snapshot_request), (self.commands, self._on_set)):
+            for _ in range(max_messages):
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=True)
+                except zmq.Again:
+                    break
+                handler(frames[0], frames[1:])
+                handled += 1
+        return handled
+
+    def publish_out(self) -> bool:
+        """Phase bridge_out: publish what changed since the last delta (or a heartbeat when idle)."""
+        values = self.signals.read()
+        changed = {k: v for k, v in values.items() if k != "t_s" and self._values.get(k) != v}
+        self._values = values
+        now = time.monotonic()
+        if changed:
+            self.seq += 1
+            self._send(encode(b"DELTA", epoch=self.epoch, seq=self.seq, t=values["t_s"], values=changed))
+            return True
+        if now - self._last_send >= self.heartbeat_s:
+            self._send(encode(b"HUGZ", epoch=self.epoch, seq=self.seq, t=values["t_s"]))
+        return False
+
+    def step(self, dt_s: float | None = None) -> float:
+        """One control step in the fixed phase order: bridge_in, the twin's step, bridge_out."""
+        self.poll_in()
+        t = self.twin.step(dt_s)
+        self.publish_out()
+        return t
+
+    # -- handlers -----------------------------------------------------------------------------
+
+    def _send(self, frames: list[bytes]) -> None:
+        try:
+            self.publisher.send_multipart(frames, zmq.NOBLOCK)
+            self.stats["published"] += 1
+        except zmq.Again:
+            self.stats["dropped"] += 1
+        self._last_send = time.monotonic()
+
+    def _reply(self, sock, peer: bytes, frames: list[bytes]) -> None:
+        try:
+            sock.send_multipart([peer, *frames], zmq.NOBLOCK)
+        except zmq.ZMQError:
+            self.stats["dropped"] += 1
+
+    def _on_snapshot_request(self, peer: bytes, frames: list[bytes]) -> None:
+        try:
+            kind, _ = decode(frames)
+            if kind != b"SNAPSHOT?":
+                raise WireError(f"expected SNAPSHOT? on the snapshot socket, got {kind.decode()}")
+        except WireError as exc:
+            self.stats["malformed"] += 1
+            self._reply(self.snapshot, peer, encode(b"NACK", reason=exc.reason))
+            return
+        self.stats["snapshots"] += 1
+        self._reply(self.snapshot, peer, encode(b"SNAPSHOT", epoch=self.epoch, seq=self.seq, t=self._values["t_s"],
+                                                values=self._values, meta=self.signals.meta()))
+
+    def _on_set(self, peer: bytes, frames: list[bytes]) -> None:
+        try:
+            kind, header = decode(frames)
+            if kind != b"SET":
+                raise WireError(f"expected SET on the command socket, got {kind.decode()}")
+        except WireError as exc:
+            self.stats["malformed"] += 1
+            self._reply(self.commands, peer, encode(b"NACK", reason=exc.reason))
+            return
+        accepted, rejected = [], {}
+        for name, value in header["values"].items():
+            reason = self.signals.check(name, value)
+            if reason is None:
+                accepted.append(name)
+            else:
+                rejected[str(name)[:200]] = reason
+        if rejected:  # all or nothing: a write with any bad value changes nothing
+            accepted = []
+            self.stats["sets_rejected"] += 1
+        else:
+            for name in header["values"]:
+                self.signals.write(name, header["values"][name])
+            self.stats["sets_accepted"] += 1
+        self._reply(self.commands, peer, encode(b"ACK", id=header["id"], accepted=accepted, rejected=rejected))
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            sock.close(0)
+        self._sockets = []

@@ -1,0 +1,118 @@
+"""Named I/O points of a running twin: what the bridge publishes and what plant devices may write.
+
+Signals (names are element names plus a suffix; full list in ``docs/protocol.md``):
+
+=============================  ======  ==========  =================================================
+name                           type    direction   meaning
+=============================  ======  ==========  =================================================
+``t_s``                        float   twin→plant  simulated time (s)
+``line.throughput_total``      int     twin→plant  parts out so far
+``<station>.state``            str     twin→plant  server 0: idle, busy, setup, blocked, down, off_shift
+``<station>.busy``             int     twin→plant  servers processing or in setup
+``<station>.processed``        int     twin→plant  parts processed so far
+``<conveyor>.speed_mps``       float   both        belt speed; writable, 0 to ``max_speed_mps``
+``<conveyor>.parts``           int     twin→plant  parts on the belt
+``<conveyor>/<eye>.blocked``   bool    twin→plant  photo-eye state at the last control step
+``<source>.released``          int     twin→plant  parts released so far
+=============================  ======  ==========  =================================================
+
+A write is validated completely before anything changes: the signal must exist and be writable,
+the value must have the signal's type (a bool is not a number), be finite, and lie in the range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import layout as L
+
+__all__ = ["Signal", "SignalMap"]
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    type: str  # "float", "int", "bool" or "str"
+    unit: str
+    writable: bool
+    low: float | None = None
+    high: float | None = None
+
+    def meta(self) -> dict:
+        return {"type": self.type, "unit": self.unit, "direction": "both" if self.writable else "twin_to_plant",
+                "range": None if self.low is None else [self.low, self.high]}
+
+
+class SignalMap:
+    """The signals of one twin, read from its engine, and the writes it accepts."""
+
+    def __init__(self, twin, max_speed_mps: float = 10.0) -> None:
+        self.twin = twin
+        e = twin.engine
+        p, names = e.params, e.names
+        sig = [Signal("t_s", "float", "s", False), Signal("line.throughput_total", "int", "parts", False)]
+        self._stations, self._conveyors, self._sources = [], [], []
+        for n, name in enumerate(names.nodes):
+            kind = p.node_kind[n]
+            if kind == L.KIND_STATION and not p.st_external[n]:
+                self._stations.append((name, n))
+                sig += [Signal(f"{name}.state", "str", "", False), Signal(f"{name}.busy", "int", "servers", False),
+                        Signal(f"{name}.processed", "int", "parts", False)]
+            elif kind == L.KIND_CONVEYOR:
+                self._conveyors.append((name, n))
+                sig += [Signal(f"{name}.speed_mps", "float", "m/s", True, 0.0, float(max_speed_mps)),
+                        Signal(f"{name}.parts", "int", "parts", False)]
+            elif kind == L.KIND_SOURCE:
+                self._sources.append((name, n))
+                sig.append(Signal(f"{name}.released", "int", "parts", False))
+        sig += [Signal(f"{eye}.blocked", "bool", "", False) for eye in names.photo_eyes]
+        self.signals = {s.name: s for s in sig}
+
+    def meta(self) -> dict:
+        return {name: s.meta() for name, s in self.signals.items()}
+
+    def read(self) -> dict:
+        """Every signal's current value (plain Python types)."""
+        e = self.twin.engine
+        s, p = e.state, e.params
+        out: dict = {"t_s": float(e.t)}
+        sinks = [n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and not p.sink_reject[n]]
+        out["line.throughput_total"] = int(s.sink_count.reshape(p.n_nodes, -1)[sinks].sum()) if sinks else 0
+        for name, n in self._stations:
+            off, cap = int(p.st_srv_off[n]), int(p.node_cap[n])
+            eff = s.srv_eff[off:off + cap]
+            out[f"{name}.state"] = L.SRV_STATE_NAMES[int(eff[0])]
+            out[f"{name}.busy"] = int(np.sum((eff == L.SRV_BUSY) | (eff == L.SRV_SETUP)))
+            out[f"{name}.processed"] = int(s.st_processed.reshape(p.n_nodes, -1)[n].sum())
+        for name, n in self._conveyors:
+            out[f"{name}.speed_mps"] = float(s.cv_v[n])
+            out[f"{name}.parts"] = int(s.node_count[n])
+        for name, n in self._sources:
+            out[f"{name}.released"] = int(s.src_released[n])
+        for eye, blocked in e.photo_eyes().items():
+            out[f"{eye}.blocked"] = bool(blocked)
+        return out
+
+    def check(self, name, value) -> str | None:
+        """Why writing ``value`` to ``name`` is refused, or None when it is acceptable."""
+        if not isinstance(name, str) or name not in self.signals:
+            return "unknown signal"
+        sig = self.signals[name]
+        if not sig.writable:
+            return "signal is read-only"
+        if sig.type == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"type mismatch: expected float, got {type(value).__name__}"
+            if not math.isfinite(value):
+                return "value is not finite"
+            if not (sig.low <= value <= sig.high):
+                return f"out of range [{sig.low}, {sig.high}]"
+        return None
+
+    def write(self, name: str, value) -> None:
+        """Apply a checked write."""
+        conveyor = name.removesuffix(".speed_mps")
+        self.twin.engine.set_conveyor_speed(conveyor, float(value))

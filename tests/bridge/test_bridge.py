@@ -98,7 +98,12 @@ def test_a_restarted_twin_makes_clients_resnapshot(endpoint):
         first_epoch = client.epoch
         time.sleep(0.5)
         served.stop()
-        served = Served(endpoint, steps=50)  # a new process would do the same: new epoch, seq from 0
+        for _ in range(50):  # ZeroMQ releases the ports asynchronously after close
+            try:
+                served = Served(endpoint, steps=50)  # as a new process would: new epoch, seq from 0
+                break
+            except UsageError:
+                time.sleep(0.1)
         deadline = time.monotonic() + 10
         while client.epoch == first_epoch and time.monotonic() < deadline:
             client.poll(0.1)
@@ -283,3 +288,37 @@ def test_a_client_written_from_the_protocol_page_alone(endpoint):
         sub.close(0)
         req.close(0)
         served.stop()
+
+
+@pytest.mark.parametrize("fallback,expected", [("hold", 0.3), ("simulate", 0.5), ("safe", 0.0)])
+def test_a_silent_device_goes_stale_and_its_fallback_applies(endpoint, fallback, expected):
+    """A controller writes the belt speed, then goes silent: after the timeout the value is marked
+    stale (published) and the fallback applies; a new write makes it fresh again."""
+    tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+    server = BridgeServer(tw, endpoint, device_timeout_s=1.0, fallback=fallback)
+    ctx = zmq.Context.instance()
+    host, port = endpoint.rsplit(":", 1)
+    dev = ctx.socket(zmq.DEALER)
+    dev.setsockopt(zmq.LINGER, 0)
+    dev.connect(f"{host}:{int(port) + 2}")
+    try:
+        dev.send_multipart(encode(b"SET", id=1, values={"belt.speed_mps": 0.3}))
+        time.sleep(0.1)
+        server.step()
+        assert dev.poll(2000) and decode(dev.recv_multipart())[1]["accepted"] == ["belt.speed_mps"]
+        for _ in range(10):  # 0.5 s: still fresh
+            server.step()
+        values = server.signals.read()
+        assert values["belt.speed_mps"] == 0.3 and values["belt.speed_mps.stale"] is False
+        for _ in range(20):  # past the 1 s timeout
+            server.step()
+        values = server.signals.read()
+        assert values["belt.speed_mps.stale"] is True and values["belt.speed_mps"] == expected
+        assert server.signals.stale["belt.speed_mps"] == pytest.approx(1.1, abs=0.06)  # when it went silent
+        dev.send_multipart(encode(b"SET", id=2, values={"belt.speed_mps": 0.4}))
+        time.sleep(0.1)
+        server.step()
+        assert server.signals.read()["belt.speed_mps.stale"] is False
+    finally:
+        dev.close(0)
+        server.close()

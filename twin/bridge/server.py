@@ -56,10 +56,20 @@ class BridgeServer:
         endpoint: ``tcp://host:P``; ports P, P+1, P+2 are bound.
         heartbeat_s: idle time (wall clock) after which a ``HUGZ`` is published.
         hwm: high-water mark (messages) of every socket.
+        device_timeout_s: a written signal whose writer has not written it again for this long
+            (simulated time) is stale, and ``fallback`` applies: ``hold``, ``simulate`` or ``safe``
+            (see ``SignalMap.fall_back``). None: written values never go stale.
     """
 
     def __init__(self, twin, endpoint: str = "tcp://127.0.0.1:5556", heartbeat_s: float = 1.0,
-                 hwm: int = 1000, context: zmq.Context | None = None) -> None:
+                 hwm: int = 1000, context: zmq.Context | None = None, device_timeout_s: float | None = None,
+                 fallback: str = "hold") -> None:
+        if fallback not in ("hold", "simulate", "safe"):
+            raise UsageError(f"fallback must be 'hold', 'simulate' or 'safe', got {fallback!r}")
+        if device_timeout_s is not None and not device_timeout_s > 0:
+            raise UsageError(f"device_timeout_s must be > 0, got {device_timeout_s}")
+        self.device_timeout_s, self.fallback = device_timeout_s, fallback
+        self._written: dict[str, float] = {}  # signal -> simulated time of its last write
         host, port = parse_endpoint(endpoint)
         self.twin = twin
         self.signals = SignalMap(twin)
@@ -129,9 +139,21 @@ class BridgeServer:
     def step(self, dt_s: float | None = None) -> float:
         """One control step in the fixed phase order: bridge_in, the twin's step, bridge_out."""
         self.poll_in()
+        self.check_silence()
         t = self.twin.step(dt_s)
         self.publish_out()
         return t
+
+    def check_silence(self) -> list[str]:
+        """Apply the fallback to written signals whose writer went silent; return them."""
+        if self.device_timeout_s is None:
+            return []
+        now = self.twin.engine.t
+        silent = [name for name, t in self._written.items()
+                  if name not in self.signals.stale and now - t > self.device_timeout_s]
+        for name in silent:
+            self.signals.fall_back(name, self.fallback)
+        return silent
 
     # -- handlers -----------------------------------------------------------------------------
 
@@ -184,6 +206,7 @@ class BridgeServer:
         else:
             for name in header["values"]:
                 self.signals.write(name, header["values"][name])
+                self._written[name] = self.twin.engine.t
             self.stats["sets_accepted"] += 1
         self._reply(self.commands, peer, encode(b"ACK", id=header["id"], accepted=accepted, rejected=rejected))
 

@@ -11,6 +11,7 @@ name                           type    direction   meaning
 ``<station>.busy``             int     twin→plant  servers processing or in setup
 ``<station>.processed``        int     twin→plant  parts processed so far
 ``<conveyor>.speed_mps``       float   both        belt speed; writable, 0 to ``max_speed_mps``
+``<conveyor>.speed_mps.stale`` bool    twin→plant  its writer went silent (see the server's fallback)
 ``<conveyor>.parts``           int     twin→plant  parts on the belt
 ``<conveyor>/<eye>.blocked``   bool    twin→plant  photo-eye state at the last control step
 ``<source>.released``          int     twin→plant  parts released so far
@@ -64,12 +65,16 @@ class SignalMap:
             elif kind == L.KIND_CONVEYOR:
                 self._conveyors.append((name, n))
                 sig += [Signal(f"{name}.speed_mps", "float", "m/s", True, 0.0, float(max_speed_mps)),
+                        Signal(f"{name}.speed_mps.stale", "bool", "", False),
                         Signal(f"{name}.parts", "int", "parts", False)]
             elif kind == L.KIND_SOURCE:
                 self._sources.append((name, n))
                 sig.append(Signal(f"{name}.released", "int", "parts", False))
         sig += [Signal(f"{eye}.blocked", "bool", "", False) for eye in names.photo_eyes]
         self.signals = {s.name: s for s in sig}
+        #: writable signal -> simulated time its writer went silent (its value is stale since)
+        self.stale: dict[str, float] = {}
+        self._scene_speed = {name: float(p.cv_speed_mps[n]) for name, n in self._conveyors}
 
     def meta(self) -> dict:
         return {name: s.meta() for name, s in self.signals.items()}
@@ -89,6 +94,7 @@ class SignalMap:
             out[f"{name}.processed"] = int(s.st_processed.reshape(p.n_nodes, -1)[n].sum())
         for name, n in self._conveyors:
             out[f"{name}.speed_mps"] = float(s.cv_v[n])
+            out[f"{name}.speed_mps.stale"] = f"{name}.speed_mps" in self.stale
             out[f"{name}.parts"] = int(s.node_count[n])
         for name, n in self._sources:
             out[f"{name}.released"] = int(s.src_released[n])
@@ -113,6 +119,18 @@ class SignalMap:
         return None
 
     def write(self, name: str, value) -> None:
-        """Apply a checked write."""
+        """Apply a checked write (the signal is fresh again)."""
         conveyor = name.removesuffix(".speed_mps")
         self.twin.engine.set_conveyor_speed(conveyor, float(value))
+        self.stale.pop(name, None)
+
+    def fall_back(self, name: str, mode: str) -> None:
+        """The writer of ``name`` went silent: mark it stale and apply the fallback ``mode``:
+        ``hold`` (keep the last value), ``simulate`` (the twin takes over: the scene's value), or
+        ``safe`` (the safe value: a stopped belt)."""
+        conveyor = name.removesuffix(".speed_mps")
+        self.stale[name] = self.twin.engine.t
+        if mode == "simulate":
+            self.twin.engine.set_conveyor_speed(conveyor, self._scene_speed[conveyor])
+        elif mode == "safe":
+            self.twin.engine.set_conveyor_speed(conveyor, 0.0)

@@ -196,6 +196,10 @@ def serve(
     speed: Annotated[float, typer.Option(help="simulated seconds per wall second; 0 runs free (as fast as "
                                               "possible)")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="random seed (default: scene sim.seed)")] = None,
+    keys: Annotated[Path | None, typer.Option(help="keys folder (twin keys generate): CURVE encryption, only "
+                                                   "allowed clients may connect")] = None,
+    insecure: Annotated[bool, typer.Option(help="serve without encryption or authentication (local demos "
+                                                "only)")] = False,
 ) -> None:
     """Run a scene in real time (or faster) and serve its signals over the ZeroMQ bridge."""
     from .bridge import BridgeServer
@@ -205,10 +209,14 @@ def serve(
     if not (speed >= 0 and math.isfinite(speed)):
         _fail(UsageError(f"--speed must be >= 0, got {speed}"))
     until_s = _duration("--until", until)
+    if keys is None and not insecure:
+        _fail(UsageError("give --keys <folder> (see `twin keys generate`) or, for a local demo, --insecure"))
+    if keys is not None and insecure:
+        _fail(UsageError("--keys and --insecure exclude each other"))
     try:
         model = load_scene(scene)
         tw = Twin(model, seed=seed, trace=False)
-        server = BridgeServer(tw, bind)
+        server = BridgeServer(tw, bind, keys_dir=keys)
     except TwinError as exc:
         _fail(exc)
     out.print(f"serving {model.name or scene.stem} on {bind} (snapshots), deltas on port +1, device writes on "
@@ -231,6 +239,26 @@ def serve(
         server.close()
     out.print(f"stopped at t={tw.time_s:.2f} s; {server.stats}; worst lag behind the wall clock {behind:.3f} s",
               highlight=False)
+
+
+keys_app = typer.Typer(help="CURVE keys for the bridge", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+def keys_generate(
+    output: Annotated[Path, typer.Option("--out", help="keys folder to create or add to")],
+    client: Annotated[list[str] | None, typer.Option(help="name of an allowed client; repeatable")] = None,
+) -> None:
+    """Make the twin's key pair and one allowed pair per client."""
+    from .bridge.security import generate_keys
+
+    names = client or ["client"]
+    for name in names:
+        if not name.replace("-", "").replace("_", "").isalnum():
+            _fail(UsageError(f"--client names are letters, digits, - and _, got {name!r}"))
+    files = generate_keys(output, names)
+    out.print("wrote " + ", ".join(str(f) for f in files), highlight=False)
 
 
 @app.command("scan-import")

@@ -28,12 +28,20 @@ sinks: [{name: out}]
 
 
 def _free_port() -> int:
+    """A base port P with P, P+1 and P+2 free, below Linux's ephemeral range (32768-60999), so that
+    clients' own outgoing ports cannot take them while a test runs."""
+    import random
+
+    rng = random.Random()
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65000:
+        port = rng.randrange(20_000, 32_000)
+        try:
+            for p in (port, port + 1, port + 2):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
             return port
+        except OSError:
+            continue
 
 
 class Served:
@@ -233,7 +241,7 @@ def test_twin_serve_runs_in_real_time_and_a_client_follows(endpoint, tmp_path):
     path = tmp_path / "line.yaml"
     path.write_text(SCENE)
     proc = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(path), "--bind", endpoint, "--until", "4",
-                             "--speed", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--speed", "2", "--insecure"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with CloneClient(endpoint, timeout_s=10) as client:
             client.sync()
@@ -322,3 +330,51 @@ def test_a_silent_device_goes_stale_and_its_fallback_applies(endpoint, fallback,
     finally:
         dev.close(0)
         server.close()
+
+
+def test_only_clients_with_an_allowed_key_can_connect(endpoint, tmp_path):
+    import subprocess
+    import sys
+
+    from twin.bridge.security import generate_keys
+
+    r = subprocess.run([sys.executable, "-m", "twin", "keys", "generate", "--out", str(tmp_path / "keys"),
+                        "--client", "hmi"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    generate_keys(tmp_path / "stranger", ["intruder"])  # a pair the twin does not know
+    tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+    server = BridgeServer(tw, endpoint, keys_dir=tmp_path / "keys")
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            server.step()
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    keys = tmp_path / "keys"
+    try:
+        with CloneClient(endpoint, server_key=keys / "server.key", client_key=keys / "hmi.key_secret") as ok:
+            ok.sync()
+            assert ok.values["line.throughput_total"] >= 0
+            assert ok.set({"belt.speed_mps": 0.4})["accepted"] == ["belt.speed_mps"]
+        with CloneClient(endpoint, timeout_s=1.0, server_key=keys / "server.key",
+                         client_key=tmp_path / "stranger" / "intruder.key_secret") as intruder:
+            with pytest.raises(TimeoutError):
+                intruder.sync()
+            with pytest.raises(TimeoutError):
+                intruder.set({"belt.speed_mps": 0.0})
+        with CloneClient(endpoint, timeout_s=1.0) as plain:
+            with pytest.raises(TimeoutError):
+                plain.sync()
+        assert server.signals.read()["belt.speed_mps"] == 0.4  # the intruder changed nothing
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    with pytest.raises(UsageError, match="cannot read the key pair"):
+        BridgeServer(tw, endpoint, keys_dir=tmp_path / "nothing-here")
+    bad = subprocess.run([sys.executable, "-m", "twin", "serve", "x.yaml"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "--insecure" in bad.stdout + bad.stderr

@@ -3,8 +3,6 @@ unless they are a valid write."""
 
 from __future__ import annotations
 
-import socket
-
 import msgpack
 import pytest
 import zmq
@@ -31,10 +29,9 @@ def _frames(draw_kind, header, raw):
 
 @pytest.fixture(scope="module")
 def rig():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    port = min(port, 65000)
+    from .test_bridge import _free_port
+
+    port = _free_port()
     tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
     server = BridgeServer(tw, f"tcp://127.0.0.1:{port}")
     dealer = zmq.Context.instance().socket(zmq.DEALER)
@@ -52,8 +49,8 @@ def test_any_message_gets_an_answer_and_never_breaks_the_twin(rig, kind, header,
     tw, server, dealer = rig
     before = server.signals.read()
     dealer.send_multipart(_frames(kind, header, raw) + extra)
-    for _ in range(200):
-        if server.poll_in():
+    for _ in range(40):  # wait (at most 2 s) for the message to arrive, then let the server handle it
+        if server.commands.poll(50) and server.poll_in():
             break
     assert dealer.poll(2000), "no answer"
     reply_kind, reply = decode(dealer.recv_multipart())

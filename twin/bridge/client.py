@@ -22,7 +22,14 @@ __all__ = ["CloneClient"]
 
 class CloneClient:
     def __init__(self, endpoint: str = "tcp://127.0.0.1:5556", timeout_s: float = 3.0,
-                 context: zmq.Context | None = None) -> None:
+                 context: zmq.Context | None = None, server_key=None, client_key=None) -> None:
+        """``server_key`` (the twin's ``server.key``) and ``client_key`` (this client's
+        ``.key_secret``): connect with CURVE, as a twin served with keys requires."""
+        self._secure = None
+        if server_key is not None or client_key is not None:
+            from .security import client_options
+
+            self._secure = client_options(server_key, client_key)
         host, port = parse_endpoint(endpoint)
         host = "127.0.0.1" if host == "*" else host
         self._ctx = context or zmq.Context.instance()
@@ -45,12 +52,22 @@ class CloneClient:
     def _socket(self, kind: int, port: int):
         sock = self._ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
+        if self._secure is not None:
+            self._secure(sock)
         sock.connect(f"tcp://{self._addr[0]}:{port}")
         return sock
 
+    def _send(self, sock, frames: list[bytes]) -> None:
+        """Send without ever blocking: a DEALER with no connected peer (the twin is down, or refused
+        our key) would otherwise wait for ever."""
+        if not sock.poll(int(1000 * self.timeout_s), zmq.POLLOUT):
+            raise TimeoutError(f"cannot reach the twin within {self.timeout_s} s (not running, or it "
+                               "refused this client's key)")
+        sock.send_multipart(frames, zmq.NOBLOCK)
+
     def sync(self) -> None:
         """Take a snapshot (the subscription is already open, so nothing is missed)."""
-        self._snap.send_multipart(encode(b"SNAPSHOT?"))
+        self._send(self._snap, encode(b"SNAPSHOT?"))
         if not self._snap.poll(int(1000 * self.timeout_s)):
             raise TimeoutError(f"no snapshot from the twin within {self.timeout_s} s")
         kind, header = decode(self._snap.recv_multipart())
@@ -103,7 +120,7 @@ class CloneClient:
     def set(self, values: dict) -> dict:
         """Write ``values`` to the twin; return its reply (``accepted``, ``rejected`` with reasons)."""
         request = next(self._ids)
-        self._cmd.send_multipart(encode(b"SET", id=request, values=values))
+        self._send(self._cmd, encode(b"SET", id=request, values=values))
         if not self._cmd.poll(int(1000 * self.timeout_s)):
             raise TimeoutError(f"no reply from the twin within {self.timeout_s} s")
         kind, header = decode(self._cmd.recv_multipart())

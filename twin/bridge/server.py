@@ -56,6 +56,8 @@ class BridgeServer:
         endpoint: ``tcp://host:P``; ports P, P+1, P+2 are bound.
         heartbeat_s: idle time (wall clock) after which a ``HUGZ`` is published.
         hwm: high-water mark (messages) of every socket.
+        keys_dir: a keys folder (``twin.bridge.security``): every socket is a CURVE server and only
+            clients whose public key is in ``<keys_dir>/clients`` can connect. None: plain TCP.
         device_timeout_s: a written signal whose writer has not written it again for this long
             (simulated time) is stale, and ``fallback`` applies: ``hold``, ``simulate`` or ``safe``
             (see ``SignalMap.fall_back``). None: written values never go stale.
@@ -63,7 +65,7 @@ class BridgeServer:
 
     def __init__(self, twin, endpoint: str = "tcp://127.0.0.1:5556", heartbeat_s: float = 1.0,
                  hwm: int = 1000, context: zmq.Context | None = None, device_timeout_s: float | None = None,
-                 fallback: str = "hold") -> None:
+                 fallback: str = "hold", keys_dir=None) -> None:
         if fallback not in ("hold", "simulate", "safe"):
             raise UsageError(f"fallback must be 'hold', 'simulate' or 'safe', got {fallback!r}")
         if device_timeout_s is not None and not device_timeout_s > 0:
@@ -80,6 +82,11 @@ class BridgeServer:
                       "malformed": 0}
         self._ctx = context or zmq.Context.instance()
         self._sockets = []
+        self.security = None
+        if keys_dir is not None:
+            from .security import ServerSecurity
+
+            self.security = ServerSecurity(self._ctx, keys_dir)
         try:
             self.snapshot = self._bind(zmq.ROUTER, host, port, hwm)
             self.publisher = self._bind(zmq.PUB, host, port + 1, hwm)
@@ -99,6 +106,8 @@ class BridgeServer:
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES + 256)
         if kind == zmq.ROUTER:
             sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        if self.security is not None:
+            self.security.apply(sock)
         try:
             sock.bind(f"tcp://{host}:{port}")
         except zmq.ZMQError as exc:
@@ -214,3 +223,6 @@ class BridgeServer:
         for sock in self._sockets:
             sock.close(0)
         self._sockets = []
+        if self.security is not None:
+            self.security.stop()
+            self.security = None

@@ -196,6 +196,10 @@ def serve(
     speed: Annotated[float, typer.Option(help="simulated seconds per wall second; 0 runs free (as fast as "
                                               "possible)")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="random seed (default: scene sim.seed)")] = None,
+    clock: Annotated[str, typer.Option(help="realtime (paced by --speed), free (as fast as possible), or "
+                                            "lockstep (one step per partner STEP)")] = "realtime",
+    strict: Annotated[bool, typer.Option(help="realtime: stop with exit code 1 when the twin falls more than "
+                                              "one control step behind the wall clock")] = False,
     keys: Annotated[Path | None, typer.Option(help="keys folder (twin keys generate): CURVE encryption, only "
                                                    "allowed clients may connect")] = None,
     insecure: Annotated[bool, typer.Option(help="serve without encryption or authentication (local demos "
@@ -208,6 +212,10 @@ def serve(
 
     if not (speed >= 0 and math.isfinite(speed)):
         _fail(UsageError(f"--speed must be >= 0, got {speed}"))
+    if clock not in ("realtime", "free", "lockstep"):
+        _fail(UsageError(f"--clock must be realtime, free or lockstep, got {clock!r}"))
+    if clock == "free":
+        speed = 0.0
     until_s = _duration("--until", until)
     if keys is None and not insecure:
         _fail(UsageError("give --keys <folder> (see `twin keys generate`) or, for a local demo, --insecure"))
@@ -216,16 +224,24 @@ def serve(
     try:
         model = load_scene(scene)
         tw = Twin(model, seed=seed, trace=False)
-        server = BridgeServer(tw, bind, keys_dir=keys)
+        server = BridgeServer(tw, bind, keys_dir=keys, lockstep=clock == "lockstep")
     except TwinError as exc:
         _fail(exc)
     out.print(f"serving {model.name or scene.stem} on {bind} (snapshots), deltas on port +1, device writes on "
-              f"port +2; epoch {server.epoch}; {'free-running' if speed == 0 else f'{speed:g}x real time'}",
+              f"port +2; epoch {server.epoch}; "
+              f"{'lockstep' if clock == 'lockstep' else 'free-running' if speed == 0 else f'{speed:g}x real time'}",
               highlight=False)
     start = time.monotonic()
     behind = 0.0
+    fell_behind = False
     try:
         while until_s is None or tw.time_s < until_s - 1e-9:
+            if clock == "lockstep":  # the partner's STEP requests advance the twin
+                if server.commands.poll(100) or server.snapshot.poll(0):
+                    server.poll_in()
+                else:
+                    server.publish_out()  # heartbeats while waiting
+                continue
             server.step()
             if speed > 0:  # pace: simulated time follows the wall clock (scaled); never block on peers
                 ahead = tw.time_s / speed - (time.monotonic() - start)
@@ -233,12 +249,19 @@ def serve(
                     time.sleep(min(ahead, 0.1))
                 else:
                     behind = max(behind, -ahead)
+                    if strict and -ahead > tw.control_step_s / speed:
+                        fell_behind = True
+                        break
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
     out.print(f"stopped at t={tw.time_s:.2f} s; {server.stats}; worst lag behind the wall clock {behind:.3f} s",
               highlight=False)
+    if fell_behind:
+        err.print(f"error: --strict: the twin fell {behind:.3f} s behind the wall clock at t={tw.time_s:.2f} s "
+                  "(more than one control step)")
+        raise typer.Exit(1)
 
 
 keys_app = typer.Typer(help="CURVE keys for the bridge", no_args_is_help=True)

@@ -378,3 +378,43 @@ def test_only_clients_with_an_allowed_key_can_connect(endpoint, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "twin", "serve", "x.yaml"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "--insecure" in bad.stdout + bad.stderr
+
+
+def test_lockstep_the_twin_advances_only_when_the_partner_steps(endpoint, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "line.yaml"
+    path.write_text(SCENE)
+    proc = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(path), "--bind", endpoint, "--clock",
+                             "lockstep", "--until", "2", "--insecure"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        with CloneClient(endpoint, timeout_s=10) as plc:
+            plc.sync()
+            assert plc.values["t_s"] == 0.0
+            time.sleep(0.5)
+            plc.poll(0.2)
+            assert plc.stats["deltas"] == 0  # nothing moves without a tick
+            assert plc.step(1) == pytest.approx(0.05)  # one control step per tick (control_step_s 0.05)
+            assert plc.step(10) == pytest.approx(0.55)
+            plc.sync()
+            assert plc.values["t_s"] == pytest.approx(0.55)
+            assert plc.step(29) == pytest.approx(2.0)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "stopped at t=2.00" in out
+    finally:
+        proc.kill()
+
+
+def test_strict_realtime_reports_falling_behind(tmp_path, endpoint):
+    import subprocess
+    import sys
+
+    path = tmp_path / "line.yaml"
+    path.write_text(SCENE.replace("control_step_s: 0.05", "control_step_s: 0.001"))
+    r = subprocess.run([sys.executable, "-m", "twin", "serve", str(path), "--bind", endpoint, "--until", "30",
+                        "--speed", "1000", "--strict", "--insecure"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert "fell" in r.stderr and "behind the wall clock" in r.stderr

@@ -128,6 +128,17 @@ class CloneClient:
             return {"accepted": [], "rejected": {"*": header["reason"]}}
         return {"accepted": header["accepted"], "rejected": header["rejected"]}
 
+    def step(self, steps: int = 1) -> float:
+        """Lockstep: ask the twin to advance ``steps`` control steps; return its new time."""
+        request = next(self._ids)
+        self._send(self._cmd, encode(b"STEP", id=request, steps=int(steps)))
+        if not self._cmd.poll(int(1000 * self.timeout_s)):
+            raise TimeoutError(f"no reply from the twin within {self.timeout_s} s")
+        kind, header = decode(self._cmd.recv_multipart())
+        if kind == b"NACK":
+            raise WireError(header["reason"])
+        return float(header["t"])
+
     def close(self) -> None:
         for sock in (self._sub, self._snap, self._cmd):
             sock.close(0)

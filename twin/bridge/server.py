@@ -56,6 +56,8 @@ class BridgeServer:
         endpoint: ``tcp://host:P``; ports P, P+1, P+2 are bound.
         heartbeat_s: idle time (wall clock) after which a ``HUGZ`` is published.
         hwm: high-water mark (messages) of every socket.
+        lockstep: the twin advances only when a partner asks (``STEP`` on the command socket), one
+            control step per step asked, and answers ``STEPPED``; :meth:`serve_once` does the rest.
         keys_dir: a keys folder (``twin.bridge.security``): every socket is a CURVE server and only
             clients whose public key is in ``<keys_dir>/clients`` can connect. None: plain TCP.
         device_timeout_s: a written signal whose writer has not written it again for this long
@@ -65,12 +67,13 @@ class BridgeServer:
 
     def __init__(self, twin, endpoint: str = "tcp://127.0.0.1:5556", heartbeat_s: float = 1.0,
                  hwm: int = 1000, context: zmq.Context | None = None, device_timeout_s: float | None = None,
-                 fallback: str = "hold", keys_dir=None) -> None:
+                 fallback: str = "hold", keys_dir=None, lockstep: bool = False) -> None:
         if fallback not in ("hold", "simulate", "safe"):
             raise UsageError(f"fallback must be 'hold', 'simulate' or 'safe', got {fallback!r}")
         if device_timeout_s is not None and not device_timeout_s > 0:
             raise UsageError(f"device_timeout_s must be > 0, got {device_timeout_s}")
         self.device_timeout_s, self.fallback = device_timeout_s, fallback
+        self.lockstep = bool(lockstep)
         self._written: dict[str, float] = {}  # signal -> simulated time of its last write
         host, port = parse_endpoint(endpoint)
         self.twin = twin
@@ -196,11 +199,24 @@ class BridgeServer:
     def _on_set(self, peer: bytes, frames: list[bytes]) -> None:
         try:
             kind, header = decode(frames)
-            if kind != b"SET":
-                raise WireError(f"expected SET on the command socket, got {kind.decode()}")
+            if kind == b"STEP" and not self.lockstep:
+                raise WireError("STEP is only accepted by a twin served in lockstep")
+            if kind == b"STEP" and not 1 <= header["steps"] <= 100_000:
+                raise WireError(f"STEP: steps must be in 1..100000, got {header['steps']}")
+            if kind not in (b"SET", b"STEP"):
+                raise WireError(f"expected SET or STEP on the command socket, got {kind.decode()}")
         except WireError as exc:
             self.stats["malformed"] += 1
             self._reply(self.commands, peer, encode(b"NACK", reason=exc.reason))
+            return
+        if kind == b"STEP":  # lockstep: the partner's tick advances the twin, then we answer
+            for _ in range(header["steps"]):
+                self.check_silence()
+                self.twin.step()
+                self.publish_out()
+            self.stats["steps"] = self.stats.get("steps", 0) + header["steps"]
+            self._reply(self.commands, peer, encode(b"STEPPED", id=header["id"], t=float(self.twin.time_s),
+                                                    seq=self.seq))
             return
         accepted, rejected = [], {}
         for name, value in header["values"].items():

@@ -27,6 +27,8 @@ KINDS: dict[bytes, dict[str, tuple[type, ...]]] = {
     b"SET": {"id": (int,), "values": (dict,)},
     b"ACK": {"id": (int,), "accepted": (list,), "rejected": (dict,)},
     b"NACK": {"reason": (str,)},
+    b"STEP": {"id": (int,), "steps": (int,)},
+    b"STEPPED": {"id": (int,), "t": (float, int), "seq": (int,)},
 }
 
 

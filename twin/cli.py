@@ -204,6 +204,7 @@ def serve(
                                                    "allowed clients may connect")] = None,
     insecure: Annotated[bool, typer.Option(help="serve without encryption or authentication (local demos "
                                                 "only)")] = False,
+    record: Annotated[Path | None, typer.Option(help="record every message in and out to this MCAP file")] = None,
 ) -> None:
     """Run a scene in real time (or faster) and serve its signals over the ZeroMQ bridge."""
     from .bridge import BridgeServer
@@ -224,7 +225,7 @@ def serve(
     try:
         model = load_scene(scene)
         tw = Twin(model, seed=seed, trace=False)
-        server = BridgeServer(tw, bind, keys_dir=keys, lockstep=clock == "lockstep")
+        server = BridgeServer(tw, bind, keys_dir=keys, lockstep=clock == "lockstep", record=record)
     except TwinError as exc:
         _fail(exc)
     out.print(f"serving {model.name or scene.stem} on {bind} (snapshots), deltas on port +1, device writes on "
@@ -261,6 +262,33 @@ def serve(
     if fell_behind:
         err.print(f"error: --strict: the twin fell {behind:.3f} s behind the wall clock at t={tw.time_s:.2f} s "
                   "(more than one control step)")
+        raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    recording: Annotated[Path, typer.Argument(help="MCAP file from twin serve --record")],
+    scene: Annotated[Path, typer.Argument(help="the scene that was served")],
+    seed: Annotated[int | None, typer.Option(help="the seed it was served with (default: scene sim.seed)")] = None,
+    speed: Annotated[float, typer.Option(help="simulated seconds per wall second; 0: as fast as possible")] = 0.0,
+) -> None:
+    """Feed a recording's device writes back into a fresh twin and check it reproduces the run."""
+    from .bridge.recording import read_recording
+    from .bridge.recording import replay as replay_recording
+    from .orchestrator import Twin
+    from .scene import load_scene
+
+    if not (speed >= 0 and math.isfinite(speed)):
+        _fail(UsageError(f"--speed must be >= 0, got {speed}"))
+    try:
+        model = load_scene(scene)
+        messages = read_recording(recording)
+        report = replay_recording(Twin(model, seed=seed, trace=False), messages, speed)
+    except TwinError as exc:
+        _fail(exc)
+    out.print(f"replayed {recording}: {report}", highlight=False)
+    if report["deltas_matching"] != report["recorded_deltas"]:
+        err.print("the replay diverged from the recording (a different scene or seed?)")
         raise typer.Exit(1)
 
 

@@ -56,6 +56,7 @@ class BridgeServer:
         endpoint: ``tcp://host:P``; ports P, P+1, P+2 are bound.
         heartbeat_s: idle time (wall clock) after which a ``HUGZ`` is published.
         hwm: high-water mark (messages) of every socket.
+        record: a file path: every message in and out is recorded there (MCAP, ``recording.py``).
         lockstep: the twin advances only when a partner asks (``STEP`` on the command socket), one
             control step per step asked, and answers ``STEPPED``; :meth:`serve_once` does the rest.
         keys_dir: a keys folder (``twin.bridge.security``): every socket is a CURVE server and only
@@ -67,13 +68,18 @@ class BridgeServer:
 
     def __init__(self, twin, endpoint: str = "tcp://127.0.0.1:5556", heartbeat_s: float = 1.0,
                  hwm: int = 1000, context: zmq.Context | None = None, device_timeout_s: float | None = None,
-                 fallback: str = "hold", keys_dir=None, lockstep: bool = False) -> None:
+                 fallback: str = "hold", keys_dir=None, lockstep: bool = False, record=None) -> None:
         if fallback not in ("hold", "simulate", "safe"):
             raise UsageError(f"fallback must be 'hold', 'simulate' or 'safe', got {fallback!r}")
         if device_timeout_s is not None and not device_timeout_s > 0:
             raise UsageError(f"device_timeout_s must be > 0, got {device_timeout_s}")
         self.device_timeout_s, self.fallback = device_timeout_s, fallback
         self.lockstep = bool(lockstep)
+        self.recorder = None
+        if record is not None:
+            from .recording import Recorder
+
+            self.recorder = Recorder(record)
         self._written: dict[str, float] = {}  # signal -> simulated time of its last write
         host, port = parse_endpoint(endpoint)
         self.twin = twin
@@ -169,7 +175,12 @@ class BridgeServer:
 
     # -- handlers -----------------------------------------------------------------------------
 
+    def _record(self, direction: str, frames: list[bytes]) -> None:
+        if self.recorder is not None:
+            self.recorder.write(f"{direction}/{frames[0].decode()}", frames[1], self.twin.engine.t)
+
     def _send(self, frames: list[bytes]) -> None:
+        self._record("out", frames)
         try:
             self.publisher.send_multipart(frames, zmq.NOBLOCK)
             self.stats["published"] += 1
@@ -178,6 +189,7 @@ class BridgeServer:
         self._last_send = time.monotonic()
 
     def _reply(self, sock, peer: bytes, frames: list[bytes]) -> None:
+        self._record("out", frames)
         try:
             sock.send_multipart([peer, *frames], zmq.NOBLOCK)
         except zmq.ZMQError:
@@ -192,6 +204,7 @@ class BridgeServer:
             self.stats["malformed"] += 1
             self._reply(self.snapshot, peer, encode(b"NACK", reason=exc.reason))
             return
+        self._record("in", frames)
         self.stats["snapshots"] += 1
         self._reply(self.snapshot, peer, encode(b"SNAPSHOT", epoch=self.epoch, seq=self.seq, t=self._values["t_s"],
                                                 values=self._values, meta=self.signals.meta()))
@@ -209,6 +222,7 @@ class BridgeServer:
             self.stats["malformed"] += 1
             self._reply(self.commands, peer, encode(b"NACK", reason=exc.reason))
             return
+        self._record("in", frames)
         if kind == b"STEP":  # lockstep: the partner's tick advances the twin, then we answer
             for _ in range(header["steps"]):
                 self.check_silence()
@@ -239,6 +253,9 @@ class BridgeServer:
         for sock in self._sockets:
             sock.close(0)
         self._sockets = []
+        if getattr(self, "recorder", None) is not None:
+            self.recorder.close()
+            self.recorder = None
         if self.security is not None:
             self.security.stop()
             self.security = None

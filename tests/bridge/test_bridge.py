@@ -459,3 +459,26 @@ def test_record_and_replay_reproduce_the_run(endpoint, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "twin", "replay", str(tmp_path / "junk.mcap"), str(path)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "not a readable twin recording" in bad.stderr + bad.stdout
+
+
+def test_signal_values_agree_with_the_engine_and_kpis():
+    """The signal map's fast read against independent figures: KPIs, conveyor contents, server states."""
+    from twin.bridge.signals import SignalMap
+
+    text = SCENE.replace("stations: [{name: press, to: out, process_time: 0.8}]",
+                         "stations: [{name: press, to: out, process_time: 2.5, capacity: 3}]")
+    tw = twin.Twin(twin.load_scene_text(text), seed=4, warmup_s=0)
+    sm = SignalMap(tw)
+    for _ in range(997):
+        tw.step()
+    v = sm.read()
+    k = tw.kpis()
+    press = next(s for s in k["stations"] if s["name"] == "press")
+    assert v["press.processed"] == press["processed"]
+    assert v["line.throughput_total"] == k["throughput"]["total"]
+    assert v["belt.parts"] == len(tw.engine.conveyor_parts()[2])
+    assert v["feed.released"] == next(e for e in k["elements"] if e["name"] == "feed")["released"]
+    eff = tw.engine.state.srv_eff[:3]
+    assert v["press.busy"] == int(((eff == 1) | (eff == 2)).sum())
+    assert v["press.state"] == ("idle", "busy", "setup", "blocked", "down", "off_shift")[int(eff[0])]
+    assert v["belt/eye.blocked"] == tw.engine.photo_eyes()["belt/eye"]

@@ -75,32 +75,60 @@ class SignalMap:
         #: writable signal -> simulated time its writer went silent (its value is stale since)
         self.stale: dict[str, float] = {}
         self._scene_speed = {name: float(p.cv_speed_mps[n]) for name, n in self._conveyors}
+        self._sinks = None
 
     def meta(self) -> dict:
         return {name: s.meta() for name, s in self.signals.items()}
 
     def read(self) -> dict:
-        """Every signal's current value (plain Python types)."""
+        """Every signal's current value (plain Python types), read with whole-array operations."""
         e = self.twin.engine
-        s, p = e.state, e.params
+        s = e.state
         out: dict = {"t_s": float(e.t)}
-        sinks = [n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and not p.sink_reject[n]]
-        out["line.throughput_total"] = int(s.sink_count.reshape(p.n_nodes, -1)[sinks].sum()) if sinks else 0
-        for name, n in self._stations:
-            off, cap = int(p.st_srv_off[n]), int(p.node_cap[n])
-            eff = s.srv_eff[off:off + cap]
-            out[f"{name}.state"] = L.SRV_STATE_NAMES[int(eff[0])]
-            out[f"{name}.busy"] = int(np.sum((eff == L.SRV_BUSY) | (eff == L.SRV_SETUP)))
-            out[f"{name}.processed"] = int(s.st_processed.reshape(p.n_nodes, -1)[n].sum())
-        for name, n in self._conveyors:
-            out[f"{name}.speed_mps"] = float(s.cv_v[n])
-            out[f"{name}.speed_mps.stale"] = f"{name}.speed_mps" in self.stale
-            out[f"{name}.parts"] = int(s.node_count[n])
-        for name, n in self._sources:
-            out[f"{name}.released"] = int(s.src_released[n])
-        for eye, blocked in e.photo_eyes().items():
-            out[f"{eye}.blocked"] = bool(blocked)
+        if self._sinks is None:
+            self._prepare()
+        out["line.throughput_total"] = int(s.sink_count[self._sinks].sum()) if len(self._sinks) else 0
+        if self._st_nodes.size:
+            eff = s.srv_eff[self._st_first].tolist()
+            srv = s.srv_eff[: self._st_end]
+            busy = np.add.reduceat(((srv == L.SRV_BUSY) | (srv == L.SRV_SETUP)).astype(np.int64),
+                                   self._st_first).tolist()
+            processed = s.st_processed[self._st_nodes].sum(axis=1).tolist()
+            for i, (name, _) in enumerate(self._stations):
+                out[f"{name}.state"] = L.SRV_STATE_NAMES[eff[i]]
+                out[f"{name}.busy"] = busy[i]
+                out[f"{name}.processed"] = processed[i]
+        if self._cv_nodes.size:
+            speeds = s.cv_v[self._cv_nodes].tolist()
+            counts = s.node_count[self._cv_nodes].tolist()
+            for i, (name, _) in enumerate(self._conveyors):
+                out[f"{name}.speed_mps"] = speeds[i]
+                out[f"{name}.speed_mps.stale"] = f"{name}.speed_mps" in self.stale
+                out[f"{name}.parts"] = counts[i]
+        if self._src_nodes.size:
+            released = s.src_released[self._src_nodes].tolist()
+            for i, (name, _) in enumerate(self._sources):
+                out[f"{name}.released"] = released[i]
+        if self._eyes:
+            e.scan_photo_eyes()
+            for name, blocked in zip(self._eyes, e.eye_blocked[: len(self._eyes)].tolist(), strict=True):
+                out[name] = bool(blocked)
         return out
+
+    def _prepare(self) -> None:
+        """Index arrays for :meth:`read`: built once."""
+        p, names = self.twin.engine.params, self.twin.engine.names
+        self._sinks = np.array([n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and not p.sink_reject[n]],
+                               np.int64)
+        self._st_nodes = np.array([n for _, n in self._stations], np.int64)
+        # the first server of each station: servers are numbered in node order, so reduceat over
+        # these offsets, up to the end of the last station's servers, sums each station's servers
+        # (transports and storages come later and are left out)
+        self._st_first = np.array([int(p.st_srv_off[n]) for n in self._st_nodes], np.int64)
+        self._st_end = int(self._st_first[-1] + p.node_cap[self._st_nodes[-1]]) if len(self._st_nodes) else 0
+        self._cv_nodes = np.array([n for _, n in self._conveyors], np.int64)
+        self._src_nodes = np.array([n for _, n in self._sources], np.int64)
+        self._eyes = [f"{eye}.blocked" for eye in names.photo_eyes]
 
     def check(self, name, value) -> str | None:
         """Why writing ``value`` to ``name`` is refused, or None when it is acceptable."""

@@ -195,34 +195,36 @@ class BridgeServer:
         except zmq.ZMQError:
             self.stats["dropped"] += 1
 
-    def _on_snapshot_request(self, peer: bytes, frames: list[bytes]) -> None:
-        try:
-            kind, _ = decode(frames)
-            if kind != b"SNAPSHOT?":
-                raise WireError(f"expected SNAPSHOT? on the snapshot socket, got {kind.decode()}")
-        except WireError as exc:
-            self.stats["malformed"] += 1
-            self._reply(self.snapshot, peer, encode(b"NACK", reason=exc.reason))
-            return
-        self._record("in", frames)
-        self.stats["snapshots"] += 1
-        self._reply(self.snapshot, peer, encode(b"SNAPSHOT", epoch=self.epoch, seq=self.seq, t=self._values["t_s"],
-                                                values=self._values, meta=self.signals.meta()))
-
-    def _on_set(self, peer: bytes, frames: list[bytes]) -> None:
+    def _decode_request(self, sock, peer: bytes, frames: list[bytes], allowed: tuple[bytes, ...]):
+        """(kind, header) of a valid request of an ``allowed`` kind; else answer NACK, count it, None."""
         try:
             kind, header = decode(frames)
             if kind == b"STEP" and not self.lockstep:
                 raise WireError("STEP is only accepted by a twin served in lockstep")
             if kind == b"STEP" and not 1 <= header["steps"] <= 100_000:
                 raise WireError(f"STEP: steps must be in 1..100000, got {header['steps']}")
-            if kind not in (b"SET", b"STEP"):
-                raise WireError(f"expected SET or STEP on the command socket, got {kind.decode()}")
+            if kind not in allowed:
+                raise WireError(f"expected {' or '.join(a.decode() for a in allowed)} on this socket, "
+                                f"got {kind.decode()}")
         except WireError as exc:
             self.stats["malformed"] += 1
-            self._reply(self.commands, peer, encode(b"NACK", reason=exc.reason))
-            return
+            self._reply(sock, peer, encode(b"NACK", reason=exc.reason))
+            return None
         self._record("in", frames)
+        return kind, header
+
+    def _on_snapshot_request(self, peer: bytes, frames: list[bytes]) -> None:
+        if self._decode_request(self.snapshot, peer, frames, (b"SNAPSHOT?",)) is None:
+            return
+        self.stats["snapshots"] += 1
+        self._reply(self.snapshot, peer, encode(b"SNAPSHOT", epoch=self.epoch, seq=self.seq, t=self._values["t_s"],
+                                                values=self._values, meta=self.signals.meta()))
+
+    def _on_set(self, peer: bytes, frames: list[bytes]) -> None:
+        request = self._decode_request(self.commands, peer, frames, (b"SET", b"STEP"))
+        if request is None:
+            return
+        kind, header = request
         if kind == b"STEP":  # lockstep: the partner's tick advances the twin, then we answer
             for _ in range(header["steps"]):
                 self.check_silence()

@@ -58,6 +58,24 @@ def travel_time(dx_m: float, dz_m: float, x: AxisLimits, z: AxisLimits) -> float
     return max(axis_time(dx_m, x), axis_time(dz_m, z))
 
 
+def single_command_cycle_s(rack: Rack, slot: tuple[int, int], x: AxisLimits, z: AxisLimits,
+                           handling_s: float) -> float:
+    """Out to ``slot`` and back from the input/output point, handling the load at both ends."""
+    sx, sz = rack.slot_xz(slot)
+    return 2 * travel_time(sx - rack.io_xz_m[0], sz - rack.io_xz_m[1], x, z) + 2 * handling_s
+
+
+def choose_slot(rack: Rack, policy: str, rng: np.random.Generator, cycle, who: str = "rack") -> tuple[int, int]:
+    """An open slot by ``policy``: ``random`` (uniform, from ``rng``) or ``closest_open`` (the
+    shortest ``cycle(slot)``, ties to the lowest bay and level)."""
+    open_slots = rack.open_slots()
+    if not open_slots:
+        raise SimulationError(f"{who}: rack is full ({rack.bays * rack.levels} slots)")
+    if policy == "random":
+        return open_slots[int(rng.integers(len(open_slots)))]
+    return min(open_slots, key=lambda s: (cycle(s), s))
+
+
 class Rack:
     """``bays`` x ``levels`` slots; slot (b, l) is centred at x = x0 + (b + 0.5) bay_width,
     z = z0 + (l + 0.5) level_height, where (x0, z0) is the input/output point."""
@@ -138,17 +156,10 @@ class ASRS:
 
     def expected_cycle_s(self, slot: tuple[int, int]) -> float:
         """Analytical single-command cycle time to ``slot`` and back, with handling at both ends."""
-        sx, sz = self.rack.slot_xz(slot)
-        dx, dz = sx - self.rack.io_xz_m[0], sz - self.rack.io_xz_m[1]
-        return 2 * travel_time(dx, dz, self.x, self.z) + 2 * self.handling_s
+        return single_command_cycle_s(self.rack, slot, self.x, self.z, self.handling_s)
 
     def choose_slot(self) -> tuple[int, int]:
-        open_slots = self.rack.open_slots()
-        if not open_slots:
-            raise SimulationError(f"rack is full ({self.rack.bays * self.rack.levels} slots)")
-        if self.policy == "random":
-            return open_slots[int(self._rng.integers(len(open_slots)))]
-        return min(open_slots, key=lambda s: (self.expected_cycle_s(s), s))
+        return choose_slot(self.rack, self.policy, self._rng, self.expected_cycle_s)
 
     def store(self, load: str, slot: tuple[int, int] | None = None) -> tuple[tuple[int, int], float]:
         """Store ``load`` (in ``slot``, or one chosen by the policy); return (slot, cycle time s)."""
@@ -211,9 +222,7 @@ class StorageSystem:
 
     def cycle_s(self, slot: tuple[int, int]) -> float:
         """Single-command cycle to ``slot`` and back (analytical; also what the crane takes)."""
-        sx, sz = self.rack.slot_xz(slot)
-        dx, dz = sx - self.rack.io_xz_m[0], sz - self.rack.io_xz_m[1]
-        return 2 * travel_time(dx, dz, self.x, self.z) + 2 * self.handling_s
+        return single_command_cycle_s(self.rack, slot, self.x, self.z, self.handling_s)
 
     def request_store(self, load: object, t: float) -> None:
         """A load arrives at the input point at time ``t`` (>= now)."""
@@ -262,9 +271,4 @@ class StorageSystem:
         self._job = (kind, load, self.now + cycle)
 
     def _choose_slot(self) -> tuple[int, int]:
-        open_slots = self.rack.open_slots()
-        if not open_slots:
-            raise SimulationError(f"{self.name}: rack is full ({self.rack.bays * self.rack.levels} slots)")
-        if self.policy == "random":
-            return open_slots[int(self._rng.integers(len(open_slots)))]
-        return min(open_slots, key=lambda s: (self.cycle_s(s), s))
+        return choose_slot(self.rack, self.policy, self._rng, self.cycle_s, who=self.name)

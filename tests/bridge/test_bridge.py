@@ -7,6 +7,7 @@ import threading
 import time
 
 import msgpack
+import numpy as np
 import pytest
 import zmq
 
@@ -482,3 +483,24 @@ def test_signal_values_agree_with_the_engine_and_kpis():
     assert v["press.busy"] == int(((eff == 1) | (eff == 2)).sum())
     assert v["press.state"] == ("idle", "busy", "setup", "blocked", "down", "off_shift")[int(eff[0])]
     assert v["belt/eye.blocked"] == tw.engine.photo_eyes()["belt/eye"]
+
+
+def test_motor_on_and_speed_set_point_drive_the_belt(endpoint):
+    """Commissioning-style actuators: the motor bit stops and restarts the belt at its set-point."""
+    from twin.bridge.signals import SignalMap
+
+    tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+    sm = SignalMap(tw)
+    assert sm.check("belt.motor_on", 1) == "type mismatch: expected bool, got int"
+    sm.write("belt.speed_mps", 0.3)
+    sm.write("belt.motor_on", False)
+    assert tw.engine.state.cv_v[tw.engine.names.node_id("belt")] == 0.0
+    assert sm.read()["belt.speed_mps"] == 0.0 and sm.read()["belt.motor_on"] is False
+    for _ in range(100):
+        tw.step()
+    stopped = tw.engine.conveyor_parts()[1].copy()
+    for _ in range(20):
+        tw.step()
+    assert np.array_equal(tw.engine.conveyor_parts()[1], stopped)  # nothing moves on a stopped belt
+    sm.write("belt.motor_on", True)
+    assert sm.read()["belt.speed_mps"] == 0.3  # back at the set-point

@@ -12,6 +12,7 @@ name                           type    direction   meaning
 ``<station>.processed``        int     twin→plant  parts processed so far
 ``<conveyor>.speed_mps``       float   both        belt speed; writable, 0 to ``max_speed_mps``
 ``<conveyor>.speed_mps.stale`` bool    twin→plant  its writer went silent (see the server's fallback)
+``<conveyor>.motor_on``        bool    both        the belt runs at its speed set-point while on, stands while off
 ``<conveyor>.parts``           int     twin→plant  parts on the belt
 ``<conveyor>/<eye>.blocked``   bool    twin→plant  photo-eye state at the last control step
 ``<source>.released``          int     twin→plant  parts released so far
@@ -66,6 +67,7 @@ class SignalMap:
                 self._conveyors.append((name, n))
                 sig += [Signal(f"{name}.speed_mps", "float", "m/s", True, 0.0, float(max_speed_mps)),
                         Signal(f"{name}.speed_mps.stale", "bool", "", False),
+                        Signal(f"{name}.motor_on", "bool", "", True),
                         Signal(f"{name}.parts", "int", "parts", False)]
             elif kind == L.KIND_SOURCE:
                 self._sources.append((name, n))
@@ -75,6 +77,9 @@ class SignalMap:
         #: writable signal -> simulated time its writer went silent (its value is stale since)
         self.stale: dict[str, float] = {}
         self._scene_speed = {name: float(p.cv_speed_mps[n]) for name, n in self._conveyors}
+        # the speed set-point each belt runs at while its motor is on
+        self._setpoint = dict(self._scene_speed)
+        self._motor = dict.fromkeys(self._scene_speed, True)
         self._sinks = None
 
     def meta(self) -> dict:
@@ -104,6 +109,7 @@ class SignalMap:
             for i, (name, _) in enumerate(self._conveyors):
                 out[f"{name}.speed_mps"] = speeds[i]
                 out[f"{name}.speed_mps.stale"] = f"{name}.speed_mps" in self.stale
+                out[f"{name}.motor_on"] = self._motor[name]
                 out[f"{name}.parts"] = counts[i]
         if self._src_nodes.size:
             released = s.src_released[self._src_nodes].tolist()
@@ -137,6 +143,8 @@ class SignalMap:
         sig = self.signals[name]
         if not sig.writable:
             return "signal is read-only"
+        if sig.type == "bool" and not isinstance(value, bool):
+            return f"type mismatch: expected bool, got {type(value).__name__}"
         if sig.type == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"type mismatch: expected float, got {type(value).__name__}"
@@ -147,18 +155,34 @@ class SignalMap:
         return None
 
     def write(self, name: str, value) -> None:
-        """Apply a checked write (the signal is fresh again)."""
-        conveyor = name.removesuffix(".speed_mps")
-        self.twin.engine.set_conveyor_speed(conveyor, float(value))
+        """Apply a checked write (the signal is fresh again). A belt runs at its speed set-point
+        while its motor is on, and stands still while it is off."""
+        if name.endswith(".motor_on"):
+            conveyor = name.removesuffix(".motor_on")
+            self._motor[conveyor] = bool(value)
+        else:
+            conveyor = name.removesuffix(".speed_mps")
+            self._setpoint[conveyor] = float(value)
+        self._apply(conveyor)
         self.stale.pop(name, None)
+
+    def _apply(self, conveyor: str) -> None:
+        speed = self._setpoint[conveyor] if self._motor[conveyor] else 0.0
+        self.twin.engine.set_conveyor_speed(conveyor, speed)
 
     def fall_back(self, name: str, mode: str) -> None:
         """The writer of ``name`` went silent: mark it stale and apply the fallback ``mode``:
         ``hold`` (keep the last value), ``simulate`` (the twin takes over: the scene's value), or
         ``safe`` (the safe value: a stopped belt)."""
-        conveyor = name.removesuffix(".speed_mps")
         self.stale[name] = self.twin.engine.t
-        if mode == "simulate":
-            self.twin.engine.set_conveyor_speed(conveyor, self._scene_speed[conveyor])
-        elif mode == "safe":
-            self.twin.engine.set_conveyor_speed(conveyor, 0.0)
+        if name.endswith(".motor_on"):
+            conveyor = name.removesuffix(".motor_on")
+            if mode in ("simulate", "safe"):
+                self._motor[conveyor] = mode == "simulate"  # simulate: the scene runs it; safe: off
+        else:
+            conveyor = name.removesuffix(".speed_mps")
+            if mode == "simulate":
+                self._setpoint[conveyor] = self._scene_speed[conveyor]
+            elif mode == "safe":
+                self._setpoint[conveyor] = 0.0
+        self._apply(conveyor)

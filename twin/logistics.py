@@ -56,7 +56,7 @@ class Logistics:
         self._order_server: dict[tuple[str, int], int] = {}  # (fleet, order id) -> core server
         self._load_server: dict[tuple[int, int], int] = {}  # (storage node, part id) -> core server
         self._srv_node = engine.params.srv_node
-        self.transit_s: dict[str, list[float]] = {t.name: [] for t in scene.transports}
+        self.transit_s: dict[str, list[tuple[float, float]]] = {t.name: [] for t in scene.transports}
 
     _STATE = ("fleets", "storages", "_order_server", "_load_server", "transit_s")
 
@@ -92,7 +92,7 @@ class Logistics:
         for name, fleet in self.fleets.items():
             for order in fleet.run(t):
                 done.append(self._order_server.pop((name, order.id)))
-                self.transit_s[order.payload[0]].append(order.delivered_s - order.created_s)
+                self.transit_s[order.payload[0]].append((order.delivered_s, order.delivered_s - order.created_s))
         for n, storage in self.storages.items():
             for part in storage.run(t):
                 done.append(self._load_server.pop((n, part)))
@@ -117,34 +117,53 @@ class Logistics:
         return rows
 
     def kpis(self, core: dict) -> dict:
-        """Fleet and storage figures since the start of the run, joined with the core's figures of
-        the transport and storage elements (``core["transports_and_storages"]``; see docs/kpis.md)."""
+        """Fleet and storage figures over the KPI window (``core["t_start_s"]`` to now), joined with
+        the core's figures of the transport and storage elements (see docs/kpis.md)."""
         by_name = {r["name"]: r for r in core.pop("transports_and_storages", [])}
-        now = self.engine.t
+        t0, now = float(core["t_start_s"]), self.engine.t
+        window = now - t0
         fleets = []
         for name, fleet in self.fleets.items():
-            delivered = [o for o in fleet.orders if o.delivered_s is not None]
-            wait = [o.picked_s - o.created_s for o in fleet.orders if o.picked_s is not None]
+            created = [o for o in fleet.orders if o.created_s >= t0]
+            delivered = [o for o in fleet.orders if o.delivered_s is not None and o.delivered_s >= t0]
+            picked = [o for o in fleet.orders if o.picked_s is not None and o.picked_s >= t0]
             n_veh = len(fleet.vehicles)
+            down = 0.0
+            for v in fleet.vehicles.values():
+                start = None
+                for t, who, event, _ in fleet.log:
+                    if who != v.name:
+                        continue
+                    if event == "breakdown":
+                        start = t
+                    elif event == "repaired" and start is not None:
+                        down += _overlap(start, t, t0, now)
+                        start = None
+                if start is not None:
+                    down += _overlap(start, now, t0, now)
             fleets.append({
-                "name": name, "vehicles": n_veh, "orders": len(fleet.orders), "delivered": len(delivered),
+                "name": name, "vehicles": n_veh, "orders": len(created), "delivered": len(delivered),
                 "mean_order_s": _mean([o.delivered_s - o.created_s for o in delivered]),
-                "mean_wait_for_pickup_s": _mean(wait),
-                "breakdowns": sum(v.breakdowns for v in fleet.vehicles.values()),
-                "down_frac": (sum(min(v.down_s, now) for v in fleet.vehicles.values()) / (n_veh * now)
-                              if now > 0 else float("nan")),
+                "mean_wait_for_pickup_s": _mean([o.picked_s - o.created_s for o in picked]),
+                "breakdowns": sum(1 for t, _, e, _ in fleet.log if e == "breakdown" and t >= t0),
+                "down_frac": down / (n_veh * window) if window > 0 else float("nan"),
             })
         storages = []
         for n, s in self.storages.items():
             name = self.engine.names.nodes[n]
+            busy = sum(_overlap(a, b, t0, now) for a, b in s.jobs)
             storages.append({
                 **by_name.get(name, {"name": name}), "slots": sum(
                     1 for b in s.rack.content for c in b if c != "#blocked"),
-                "stored": s.stored, "retrieved": s.retrieved, "in_rack": s.occupied(),
-                "crane_utilisation": min(1.0, s.busy_s / now) if now > 0 else float("nan"),
+                "stored": sum(1 for t, _, e, _ in s.log if e == "stored" and t >= t0),
+                "retrieved": sum(1 for t, _, e, _ in s.log if e == "retrieved" and t >= t0),
+                "in_rack": s.occupied(),
+                "crane_utilisation": busy / window if window > 0 else float("nan"),
             })
-        transports = [{**by_name.get(k, {"name": k}), "delivered": len(v), "mean_transit_s": _mean(v)}
-                      for k, v in self.transit_s.items()]
+        transports = []
+        for k, v in self.transit_s.items():
+            inside = [d for t, d in v if t >= t0]
+            transports.append({**by_name.get(k, {"name": k}), "delivered": len(inside), "mean_transit_s": _mean(inside)})
         return {"agv_fleets": fleets, "storages": storages, "transports": transports}
 
     def sync_world(self, world, t: float) -> None:
@@ -186,6 +205,11 @@ def _draw(dist, rng: np.random.Generator) -> float:
     if kind == "empirical":
         return float(dist.samples[int(rng.integers(len(dist.samples)))])
     raise ValueError(f"unsupported distribution {kind!r}")
+
+
+def _overlap(a: float, b: float, lo: float, hi: float) -> float:
+    """Length of [a, b] inside [lo, hi]."""
+    return max(0.0, min(b, hi) - max(a, lo))
 
 
 def _mean(values: list[float]) -> float:

@@ -220,3 +220,21 @@ def test_snapshot_round_trip_with_breakdowns():
     assert first[0]["agv_fleets"][0]["breakdowns"] > 3
     for key in first[1]:
         np.testing.assert_array_equal(first[1][key], second[1][key])
+
+
+def test_logistics_kpis_cover_the_window_after_the_warm_up():
+    """Fleet, transport and storage figures count what happened after the warm-up, like the line's:
+    checked against the trace's events."""
+    text = transport_scene(interarrival=60.0, extra_fleet="    breakdowns: {mtbf_s: 900, mttr_s: 120}\n")
+    tw = Twin(load_scene_text(text.replace("max_parts: 20", "max_parts: 500")), seed=7, warmup_s=3600)
+    tw.run(4 * 3600)
+    k = tw.kpis()
+    tr = tw.trace()
+    after = tr["t_s"] >= 3600
+    (fleet,) = k["agv_fleets"]
+    (transport,) = k["transports"]
+    assert transport["delivered"] == int(np.sum(after & (tr["event"] == "agv_unloaded")))
+    assert fleet["delivered"] == transport["delivered"]
+    assert fleet["breakdowns"] == int(np.sum(after & (tr["event"] == "agv_breakdown")))
+    assert k["throughput"]["total"] <= transport["delivered"] + 1
+    assert 0.0 <= fleet["down_frac"] < 0.5

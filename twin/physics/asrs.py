@@ -216,6 +216,7 @@ class StorageSystem:
         self._job: tuple[str, object, float] | None = None  # (kind, load, end time)
         self.now = 0.0
         self.busy_s = 0.0
+        self.jobs: list[tuple[float, float]] = []  # (start, end) of every crane job, for utilisation
         self.stored = 0
         self.retrieved = 0
         self.log: list[tuple[float, str, str, str]] = []
@@ -268,6 +269,7 @@ class StorageSystem:
             self.rack.content[slot[0]][slot[1]] = None
         cycle = self.cycle_s(slot)
         self.busy_s += cycle
+        self.jobs.append((self.now, self.now + cycle))
         self._job = (kind, load, self.now + cycle)
 
     def _choose_slot(self) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import twin
@@ -160,3 +161,21 @@ def test_first_pass_yield_counts_parts_that_never_failed_an_inspection():
     left = k["throughput"]["total"] + k["rejected"] + k["scrapped"]
     assert k["first_pass_yield"] == pytest.approx(first_pass / left, abs=1e-12)
     assert k["first_pass_yield"] < k["yield"] - 0.05  # about 10% of parts are reworked
+
+
+def test_inspection_confusion_matrix_against_the_truth():
+    """Per inspection station: true/false positives and negatives, precision and recall, counted from
+    the parts' real defects, agree with the trace and with the scene's detection rates."""
+    import twin
+
+    tw = twin.Twin(twin.load_scene_text(REWORK), seed=8, warmup_s=0)
+    tw.run(until="48h")
+    cmm = next(s for s in tw.kpis()["stations"] if s["name"] == "cmm")["inspection"]
+    tr = tw.trace()
+    fails = int(np.sum((tr["event"] == "inspect_fail") & (tr["element"] == "cmm")))
+    passes = int(np.sum((tr["event"] == "inspect_pass") & (tr["element"] == "cmm")))
+    assert cmm["true_positive"] + cmm["false_positive"] == fails
+    assert cmm["false_negative"] + cmm["true_negative"] == passes
+    assert cmm["recall"] == pytest.approx(0.9, abs=0.05)  # detect_prob
+    fp_rate = cmm["false_positive"] / (cmm["false_positive"] + cmm["true_negative"])
+    assert fp_rate == pytest.approx(0.1, abs=0.02)  # false_reject_prob

@@ -249,13 +249,17 @@ def _on_server_timer(P, S, s, t):
         trace(S, TR_DEFECT, p, n, local, t)
     if P.st_inspect[n]:
         limit = P.st_detect[n] if S.part_defect[p] else P.st_false_reject[n]
+        # confusion matrix against the truth: [true pos, false pos, false neg, true neg]
+        bad = 0 if S.part_defect[p] else 1
         if next_u01(S.rng_state, q) < limit:
             S.part_insp[p] = INSP_FAIL
             S.part_failed_once[p] = True
             S.st_insp_fail[n] += 1
+            S.st_confusion[n * 4 + bad] += 1
             trace(S, TR_INSPECT_FAIL, p, n, local, t)
         else:
             S.part_insp[p] = INSP_PASS
+            S.st_confusion[n * 4 + 2 + bad] += 1
             trace(S, TR_INSPECT_PASS, p, n, local, t)
     S.srv_state[s] = SRV_BLOCKED
     S.srv_done_t[s] = t

@@ -27,7 +27,7 @@ __all__ = ["accumulators", "compute_kpis", "KPI_ACCUMULATORS"]
 #: State fields that accumulate over time; KPIs use (now - warm-up snapshot) of each.
 KPI_ACCUMULATORS = ("srv_acc", "node_area", "node_blocked_acc", "wip_area", "st_processed", "st_scrapped",
                     "st_ideal_done", "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
-                    "st_drops", "fl_count",
+                    "st_drops", "fl_count", "st_confusion",
                     "sink_count", "sink_defective", "sink_failed", "sink_first_pass", "src_released", "src_dropped", "lt_n")
 
 
@@ -48,6 +48,14 @@ def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
     # of the window. (Counting the open period here too would cancel it against a period already
     # open at the warm-up snapshot, giving a station active all window a count of 0.)
     return out
+
+
+def _inspection(c) -> dict:
+    """Confusion matrix of an inspection station's verdicts against the truth, and its scores."""
+    tp, fp, fn, tn = (int(v) for v in c)
+    return {"true_positive": tp, "false_positive": fp, "false_negative": fn, "true_negative": tn,
+            "precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan")}
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -118,6 +126,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
             "processed": int(processed), "scrapped": int(now["st_scrapped"][n]),
             "defects_made": int(now["st_defects"][n]), "inspection_fails": int(now["st_insp_fail"][n]),
             "gripper_drops": int(now["st_drops"][n]),
+            **({"inspection": _inspection(now["st_confusion"][n])} if p.st_inspect[n] else {}),
             "failures": int(now["st_fail_count"][n]),
             "failures_by_mode": {names.failures[f][len(names.nodes[n]) + 1:]: int(now["fl_count"][f])
                                  for f in range(int(p.st_fail_off[n]), int(p.st_fail_off[n] + p.st_fail_len[n]))},

@@ -209,6 +209,7 @@ STATE_SPEC = {
     "st_defects": "i8",
     "st_fail_count": "i8",
     "st_drops": "i8",
+    "st_confusion": "i8[:,:]",
     "st_op_acc": "f8",
     "st_op_since": "f8",
     "st_active": "b1",

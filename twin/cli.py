@@ -451,9 +451,9 @@ def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list
         doc["runs"] = [{"seed": seed + i, **{k: v for k, v in r.items() if k not in ("stations", "elements")}}
                        for i, r in enumerate(runs)]
     (folder / "kpis.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
-    fields = list(kpis["stations"][0]) if kpis["stations"] else ["name"]
+    fields = list(dict.fromkeys(k for row in kpis["stations"] for k in row)) or ["name"]  # every row's keys
     with (folder / "stations.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
         writer.writeheader()
         writer.writerows({k: json.dumps(v) if isinstance(v, dict) else v for k, v in row.items()}
                          for row in kpis["stations"])

@@ -54,8 +54,9 @@ def _inspection(c) -> dict:
     """Confusion matrix of an inspection station's verdicts against the truth, and its scores."""
     tp, fp, fn, tn = (int(v) for v in c)
     return {"true_positive": tp, "false_positive": fp, "false_negative": fn, "true_negative": tn,
-            "precision": tp / (tp + fp) if tp + fp else float("nan"),
-            "recall": tp / (tp + fn) if tp + fn else float("nan")}
+            # None (JSON null) when undefined: no part failed yet, or no defective part came by
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None}
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

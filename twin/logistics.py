@@ -128,19 +128,13 @@ class Logistics:
             delivered = [o for o in fleet.orders if o.delivered_s is not None and o.delivered_s >= t0]
             picked = [o for o in fleet.orders if o.picked_s is not None and o.picked_s >= t0]
             n_veh = len(fleet.vehicles)
-            down = 0.0
-            for v in fleet.vehicles.values():
-                start = None
-                for t, who, event, _ in fleet.log:
-                    if who != v.name:
-                        continue
-                    if event == "breakdown":
-                        start = t
-                    elif event == "repaired" and start is not None:
-                        down += _overlap(start, t, t0, now)
-                        start = None
-                if start is not None:
-                    down += _overlap(start, now, t0, now)
+            down, broken = 0.0, {}  # vehicle -> time its current breakdown began
+            for t, who, event, _ in fleet.log:  # one pass: breakdown/repaired pairs per vehicle
+                if event == "breakdown":
+                    broken[who] = t
+                elif event == "repaired" and who in broken:
+                    down += _overlap(broken.pop(who), t, t0, now)
+            down += sum(_overlap(start, now, t0, now) for start in broken.values())
             fleets.append({
                 "name": name, "vehicles": n_veh, "orders": len(created), "delivered": len(delivered),
                 "mean_order_s": _mean([o.delivered_s - o.created_s for o in delivered]),

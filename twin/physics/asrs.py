@@ -215,7 +215,6 @@ class StorageSystem:
         self._queue: list[tuple[str, object]] = []
         self._job: tuple[str, object, float] | None = None  # (kind, load, end time)
         self.now = 0.0
-        self.busy_s = 0.0
         self.jobs: list[tuple[float, float]] = []  # (start, end) of every crane job, for utilisation
         self.stored = 0
         self.retrieved = 0
@@ -253,6 +252,11 @@ class StorageSystem:
         self.now = max(self.now, until_s)
         return out
 
+    @property
+    def busy_s(self) -> float:
+        """Crane time of every job started so far."""
+        return sum(end - start for start, end in self.jobs)
+
     def occupied(self) -> int:
         return len(self.where)
 
@@ -268,7 +272,6 @@ class StorageSystem:
             slot = self.where.pop(load)
             self.rack.content[slot[0]][slot[1]] = None
         cycle = self.cycle_s(slot)
-        self.busy_s += cycle
         self.jobs.append((self.now, self.now + cycle))
         self._job = (kind, load, self.now + cycle)
 

@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ._bullet import euler_to_quat
 from .world import World
 
-__all__ = ["Belt", "BeltSighting", "BELT_THICKNESS_M"]
+__all__ = ["Belt", "BeltSighting", "BeltFrame", "add_belt_frame", "BELT_THICKNESS_M"]
 
 BELT_THICKNESS_M = 0.05
 _BELT_RGBA = (0.20, 0.22, 0.25, 1.0)
@@ -34,6 +34,38 @@ class _Carried:
     yaw_rad: float  # yaw relative to the direction of travel
     half_height_m: float
     half_length_m: float  # half the part's extent along the belt, for the end stop
+
+
+@dataclass(frozen=True)
+class BeltFrame:
+    """Orientation of a straight belt: unit ``direction`` of travel, ``side`` (left of travel, level),
+    surface ``normal``, and yaw, pitch and quaternion (xyzw) of its frame box."""
+
+    direction: np.ndarray
+    side: np.ndarray
+    normal: np.ndarray
+    yaw_rad: float
+    pitch_rad: float
+    quat: tuple[float, float, float, float]
+
+
+def add_belt_frame(world: World, name: str, start, end, width_m: float, rgba=_BELT_RGBA) -> BeltFrame:
+    """Add the static frame box of a belt from ``start`` to ``end`` (points on its surface) to
+    ``world``; return its orientation. Shared by :class:`Belt` and the scene's layout."""
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    length = float(np.linalg.norm(end - start))
+    direction = (end - start) / length
+    yaw = math.atan2(direction[1], direction[0])
+    pitch = -math.asin(max(-1.0, min(1.0, float(direction[2]))))
+    side = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
+    normal = np.cross(direction, side)
+    quat = euler_to_quat(0.0, pitch, yaw)
+    centre = 0.5 * (start + end) - 0.5 * BELT_THICKNESS_M * normal
+    world.add_box(name, (0.5 * length, 0.5 * width_m, 0.5 * BELT_THICKNESS_M), tuple(centre), yaw_rad=yaw,
+                  rgba=rgba)
+    if pitch:
+        world.set_pose(name, tuple(centre), quat)
+    return BeltFrame(direction, side, normal, yaw, pitch, quat)
 
 
 @dataclass(frozen=True)
@@ -81,17 +113,9 @@ class Belt:
         self.direction = axis / self.length_m
         self.width_m = float(width_m)
         self.speed_mps = float(speed_mps)
-        self.yaw_rad = math.atan2(self.direction[1], self.direction[0])
-        self.pitch_rad = -math.asin(max(-1.0, min(1.0, float(self.direction[2]))))
-        # unit vector across the belt (left of travel) and the belt's surface normal
-        self.side = np.array([-math.sin(self.yaw_rad), math.cos(self.yaw_rad), 0.0])
-        self.normal = np.cross(self.direction, self.side)
-        centre = 0.5 * (start + end) - 0.5 * BELT_THICKNESS_M * self.normal
-        self.quat = euler_to_quat(0.0, self.pitch_rad, self.yaw_rad)
-        world.add_box(name, (0.5 * self.length_m, 0.5 * self.width_m, 0.5 * BELT_THICKNESS_M),
-                      tuple(centre), yaw_rad=self.yaw_rad, rgba=_BELT_RGBA)
-        if self.pitch_rad:
-            world.set_pose(name, tuple(centre), self.quat)
+        frame = add_belt_frame(world, name, start, end, self.width_m)
+        self.yaw_rad, self.pitch_rad, self.quat = frame.yaw_rad, frame.pitch_rad, frame.quat
+        self.side, self.normal = frame.side, frame.normal
         self._carried: dict[str, _Carried] = {}
         world.add_step_hook(self._advance)
 

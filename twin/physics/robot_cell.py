@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SceneError, SimulationError
+from ..scene.assets_path import candidates
 from ..scene.models import RobotCell, Scene
-from ._bullet import DATA_PATH
 from .belt import Belt
 from .fingers import TwoFingerGripper
 from .gripper import SuctionGripper
@@ -102,7 +102,6 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
     A relative ``urdf`` path is looked up next to the scene file first, then in ``pybullet_data``.
     """
     part_size = scene.part_types[0].body_size_m()
-    base = Path(src.path).resolve().parent if Path(src.path).is_file() else Path.cwd()
     conveyors = {c.name: c for c in scene.conveyors}
     for i, station in enumerate(scene.stations):
         cell = station.robot_cell
@@ -116,14 +115,13 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
                 g = cv.geometry
                 belt["belt_direction"] = tuple(np.subtract(g.end_xyz_m, g.start_xyz_m))
                 belt["belt_width_m"] = g.width_m
-        urdf = Path(cell.urdf).expanduser()
-        candidates = [urdf] if urdf.is_absolute() else [base / urdf, Path(DATA_PATH) / urdf]
-        found = next((c for c in candidates if c.is_file()), None)
+        searched = candidates(cell.urdf, src.path)
+        found = next((c for c in searched if c.is_file()), None)
         if found is None:
             raise src.error(("stations", i, "robot_cell", "urdf"), f"robot {station.name!r}: URDF {cell.urdf!r} "
-                            f"not found (searched: {', '.join(str(c) for c in candidates)})")
-        if found == candidates[0] and not urdf.is_absolute():
-            cell = cell.model_copy(update={"urdf": str(found)})
+                            f"not found (searched: {', '.join(str(c) for c in searched)})")
+        if found == searched[0] and not Path(cell.urdf).expanduser().is_absolute():
+            cell = cell.model_copy(update={"urdf": str(found)})  # next to the scene file
         motion: list = []
         try:
             cycle = measure_cycle_s(cell, part_size, name=station.name, motion_out=motion, **belt)

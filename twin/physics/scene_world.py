@@ -32,7 +32,7 @@ from ..core import layout as L
 from ..core.engine import Engine
 from ..scene.models import Scene
 from ._bullet import euler_to_quat
-from .belt import BELT_THICKNESS_M
+from .belt import BELT_THICKNESS_M, add_belt_frame
 from .world import World
 
 __all__ = ["SceneWorld", "BELT_THICKNESS_M"]
@@ -109,20 +109,9 @@ class SceneWorld:
                             rgba=fx.rgba)
 
     def _add_belt(self, node: int, name: str, geometry) -> None:
-        start = np.array(geometry.start_xyz_m, float)
-        end = np.array(geometry.end_xyz_m, float)
-        axis = end - start
-        length = float(np.linalg.norm(axis))
-        direction = axis / length
-        yaw = math.atan2(direction[1], direction[0])
-        pitch = -math.asin(max(-1.0, min(1.0, direction[2])))
-        quat = euler_to_quat(0.0, pitch, yaw)
-        centre = 0.5 * (start + end) - np.array([0.0, 0.0, 0.5 * BELT_THICKNESS_M])
-        self.world.add_box(name, (0.5 * length, 0.5 * geometry.width_m, 0.5 * BELT_THICKNESS_M),
-                           tuple(centre), yaw_rad=yaw, rgba=_FRAME_RGBA)
-        if pitch:
-            self.world.set_pose(name, tuple(centre), quat)
-        self._belts[node] = (start, direction, quat)
+        frame = add_belt_frame(self.world, name, geometry.start_xyz_m, geometry.end_xyz_m, geometry.width_m,
+                               rgba=_FRAME_RGBA)
+        self._belts[node] = (np.array(geometry.start_xyz_m, float), frame.direction, frame.quat)
 
     def part_body(self, uid: int) -> str | None:
         """Body name of part ``uid`` if it is shown now."""

@@ -1,0 +1,5 @@
+"""Experiment commands: ``twin sweep`` and ``twin optimize``."""
+
+from __future__ import annotations
+
+from .cli import app, err, out  # noqa: F401

@@ -20,6 +20,7 @@ __all__ = [
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
     "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
     "VisionInspection", "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors", "SensorFault", "BreakBeamSensor",
+    "Viz", "OrbitPath", "WaypointPath", "CameraWaypoint",
     "ProximitySensor", "LaserProfilerSensor", "LogicalCameraSensor", "EncoderSensor",
     "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
@@ -736,6 +737,67 @@ class Storage(_Model):
         return self.bays * self.levels - len(set(self.blocked_slots))
 
 
+class OrbitPath(_Model):
+    """A video camera circling a point (``twin record``): the eye turns about the vertical through
+    ``center_m`` at ``radius_m`` horizontally and ``height_m`` above the centre, one turn every
+    ``period_s`` seconds of video, looking at the centre. Omitted values are fitted to the bounding
+    box of the scene's 3D layout, so that the whole line stays in view."""
+
+    kind: Literal["orbit"]
+    center_m: tuple[Coord, Coord, Coord] | None = Field(None, description="point looked at (default: layout centre)")
+    radius_m: Annotated[float, Field(gt=0, le=1e4, allow_inf_nan=False)] | None = None
+    height_m: Annotated[float, Field(ge=-1e4, le=1e4, allow_inf_nan=False)] | None = None
+    period_s: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = Field(
+        60.0, description="video seconds per full turn")
+    start_deg: Annotated[float, Field(ge=-360, le=360)] = Field(
+        -60.0, description="where the eye starts: angle about the vertical, from +x towards +y")
+    clockwise: bool = Field(False, description="turn clockwise seen from above")
+
+
+class CameraWaypoint(_Model):
+    """One key pose of a fly-through: at ``t_s`` seconds of video the eye is at ``eye_m`` looking at
+    ``target_m``."""
+
+    t_s: NonNegFloat
+    eye_m: tuple[Coord, Coord, Coord]
+    target_m: tuple[Coord, Coord, Coord]
+
+    @model_validator(mode="after")
+    def _not_at_target(self) -> CameraWaypoint:
+        if self.eye_m == self.target_m:
+            raise ValueError("target_m: the camera cannot look at its own position")
+        return self
+
+
+class WaypointPath(_Model):
+    """A fly-through: eye and target pass through the waypoints at their times, smoothly (a cubic
+    Hermite spline with Catmull-Rom tangents, easing in and out at the ends); before the first and
+    after the last waypoint the camera holds still."""
+
+    kind: Literal["waypoints"]
+    waypoints: list[CameraWaypoint] = Field(min_length=2, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> WaypointPath:
+        times = [w.t_s for w in self.waypoints]
+        for i in range(1, len(times)):
+            if times[i] <= times[i - 1]:
+                raise ValueError(f"waypoints[{i}].t_s ({times[i]}) must be greater than the previous "
+                                 f"waypoint's ({times[i - 1]}): times must increase")
+        return self
+
+
+CameraPath = Annotated[OrbitPath | WaypointPath, Field(discriminator="kind")]
+
+
+class Viz(_Model):
+    """How videos show the scene (``twin record``; see ``docs/media.md``)."""
+
+    camera_path: CameraPath | None = Field(
+        None, description="orbit or waypoints; default: an orbit fitted to the layout's bounding box")
+    fov_deg: Annotated[float, Field(gt=0, lt=180)] = Field(50.0, description="horizontal field of view")
+
+
 class TimeWindow(_Model):
     """A window of the calendar's period, ``start``/``end`` as ``"HH:MM"`` (may wrap past the period)."""
 
@@ -801,4 +863,5 @@ class Scene(_Model):
     agv_fleets: list[AgvFleet] = Field(default_factory=list, max_length=100)
     fixtures: list[Fixture] = Field(default_factory=list, max_length=100_000)
     sensors: Sensors = Field(default_factory=Sensors)
+    viz: Viz = Field(default_factory=Viz)
     calendars: list[Calendar] = Field(default_factory=list, max_length=1000)

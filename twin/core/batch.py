@@ -1,0 +1,165 @@
+"""Many replications of one compiled line model in one kernel call.
+
+Replications of a configuration share every parameter array and differ only in their random
+streams (their seeds). ``BatchRun`` compiles the scene once, builds one state per seed, and drives
+all of them with ``run_batch``: a compiled loop over the states that calls the engine's own
+``run_until``. What it saves against one ``Twin`` per replication is the per-run Python work (the
+scene compile, the state set-up, one kernel call per phase); the events processed are the same,
+in the same order, so each replication's results are identical to a ``Twin`` run with its seed.
+
+Only core scenes qualify (no transports or storages: those are co-simulated in Python).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import config, njit
+from numba.typed import List
+
+from ..errors import SimulationError
+from ..scene.models import Scene
+from . import layout as L
+from .compile import compile_scene, initial_state
+from .deadlock import find_deadlock
+from .events import init_kernel, run_until
+from .kpi import accumulators, compute_kpis
+from .structs import _kernel_view, to_struct_params, to_struct_state
+
+__all__ = ["BatchRun", "batch_supported", "init_batch", "run_batch", "run_replications_batch"]
+
+_NO_LIMIT = 1 << 62
+_TRACE_MARGIN = 64  # as Engine: room an event handler needs before its cascade
+_LT_MARGIN = 4
+
+
+@njit(cache=True)
+def init_batch(params, states):
+    """Schedule the first events of every fresh state and settle its t = 0 transfer cascade."""
+    for i in range(len(states)):
+        init_kernel(params, states[i])
+        run_until(params, states[i], 0.0, 0, _TRACE_MARGIN, _LT_MARGIN)
+
+
+@njit(cache=True)
+def run_batch(params, states, active, t_end, status):
+    """Advance every state with ``active[i]`` to ``t_end``; write each one's ``ST_*`` code to ``status[i]``.
+
+    A state that stops early (a full lead-time log) keeps its place: the caller grows the log and
+    calls again with only that state active, and it goes on exactly as if the log had been larger.
+    """
+    for i in range(len(states)):
+        if active[i]:
+            status[i] = run_until(params, states[i], t_end, _NO_LIMIT, _TRACE_MARGIN, _LT_MARGIN)
+
+
+def batch_supported(scene: Scene) -> bool:
+    """Whether ``scene`` runs in the core alone (no AGV transports or AS/RS storages)."""
+    return not scene.transports and not scene.storages
+
+
+class BatchRun:
+    """Replications of one scene, one per seed, advanced together.
+
+    Args:
+        scene: a core-only scene (:func:`batch_supported`).
+        seeds: one seed per replication.
+        log_capacity: initial length of each lead-time log (doubles when full, as in ``Engine``).
+    """
+
+    def __init__(self, scene: Scene, seeds: list[int], log_capacity: int = 4096) -> None:
+        if not batch_supported(scene):
+            raise SimulationError("the batch kernel runs core-only scenes; this one has transports or storages")
+        if not seeds:
+            raise SimulationError("BatchRun needs at least one seed")
+        self.seeds = [int(s) for s in seeds]
+        self.params, self.names, first_streams = compile_scene(scene, self.seeds[0])
+        self._p = to_struct_params(self.params)
+        self.states = []
+        for seed in self.seeds:
+            # the parameters do not depend on the seed; only the stream seeds are taken from each compile
+            streams = first_streams if seed == self.seeds[0] else compile_scene(scene, seed)[2]
+            self.states.append(initial_state(self.params, streams, False, 1, log_capacity))
+        self._refs = List([to_struct_state(self.states[0])])
+        for state in self.states[1:]:
+            self._refs.append(_fast_struct_state(state))
+        init_batch(self._p, self._refs)
+        self._check(np.full(len(self.seeds), L.ST_DONE, np.int64))
+
+    def advance_to(self, t_end: float) -> None:
+        """Process every replication's events up to ``t_end``."""
+        if not math.isfinite(t_end):
+            raise SimulationError(f"cannot advance to a non-finite time ({t_end})")
+        active = np.ones(len(self.states), np.bool_)
+        status = np.full(len(self.states), L.ST_DONE, np.int64)
+        while active.any():
+            run_batch(self._p, self._refs, active, float(t_end), status)
+            active = self._check(status)
+
+    def _check(self, status: np.ndarray) -> np.ndarray:
+        """Grow the logs of the states that asked for room; return which must run again."""
+        again = np.zeros(len(status), np.bool_)
+        for i, code in enumerate(status):
+            if code in (L.ST_DONE, L.ST_MAX_EVENTS):
+                continue
+            if code == L.ST_LEADTIME_FULL:
+                self._grow(i, ("lt_t", "lt_value", "lt_type", "lt_sink"))
+                again[i] = True
+            elif code == L.ST_ZENO:
+                raise SimulationError(f"seed {self.seeds[i]}: more than 10 million transfers at "
+                                      f"t={self.states[i].t[0]:.6g}s without time advancing; the line has a "
+                                      "zero-time loop")
+            else:
+                raise SimulationError(f"seed {self.seeds[i]}: engine stopped with status {code} at "
+                                      f"t={self.states[i].t[0]:.6g}s")
+        return again
+
+    def _grow(self, i: int, fields: tuple[str, ...]) -> None:
+        state = self.states[i]
+        grown = {}
+        for name in fields:
+            old = getattr(state, name)
+            new = np.zeros(max(2 * old.shape[0], 1024), old.dtype)
+            new[: old.shape[0]] = old
+            grown[name] = new
+        self.states[i] = state._replace(**grown)
+        self._refs[i] = to_struct_state(self.states[i])
+
+    def accumulators(self) -> list[dict[str, np.ndarray]]:
+        """Each replication's KPI accumulators now (the warm-up baseline)."""
+        return [accumulators(self.params, s) for s in self.states]
+
+    def kpis(self, baselines: list[dict[str, np.ndarray]] | None, warmup_s: float) -> list[dict]:
+        """Each replication's KPIs since its ``baselines`` entry (None: since t = 0), as ``Twin.kpis``."""
+        out = []
+        for i, state in enumerate(self.states):
+            base = (baselines[i] if baselines is not None else
+                    {k: np.zeros_like(v) for k, v in accumulators(self.params, state).items()})
+            k = compute_kpis(self.params, state, self.names, base, warmup_s)
+            k.pop("transports_and_storages", None)
+            k["deadlock"] = find_deadlock(self.params, state, self.names)
+            out.append(k)
+        return out
+
+
+def _fast_struct_state(state: L.LineState):
+    """``to_struct_state`` without its dtype checks, for states built like one already checked
+    (about 1 ms each, more than a short replication's events)."""
+    if config.DISABLE_JIT:
+        return to_struct_state(state)
+    from ._structs_gen import make_state
+
+    return make_state(*[_kernel_view(v) for v in state])
+
+
+def run_replications_batch(scene: Scene, seeds: list[int], until_s: float, warmup_s: float) -> list[dict]:
+    """KPI dicts of one replication per seed, run in one batch; identical to ``Twin`` runs."""
+    batch = BatchRun(scene, seeds)
+    baselines = None
+    if warmup_s > 0:
+        batch.advance_to(warmup_s)
+        baselines = batch.accumulators()
+    batch.advance_to(until_s)
+    return batch.kpis(baselines, warmup_s)
+

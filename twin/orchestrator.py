@@ -21,8 +21,12 @@ from .core.kpi import accumulators, compute_kpis
 from .core.rng import stream_seed
 from .core.trace import merge_rows, part_summary, trace_columns, write_table, write_trace
 from .errors import DeadlockError, UsageError
+from .faults import ConveyorStops, blackout_windows, fault_summary
 from .scene.durations import parse_duration_s
 from .scene.models import Scene
+
+#: Scheduled sensor blackouts are expanded into windows up to this simulated time (a year).
+_FAULT_HORIZON_S = 366 * 86400.0
 
 __all__ = ["Twin"]
 
@@ -56,6 +60,7 @@ class Twin:
         if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
             raise UsageError(f"warmup_s must be >= 0, got {self.warmup_s}")
         self.engine = Engine(scene, self.seed, trace=trace)
+        self.conveyor_stops = ConveyorStops(scene, self.engine)
         self.logistics = None
         if scene.transports or scene.storages:
             from .logistics import Logistics
@@ -71,6 +76,7 @@ class Twin:
         self._sensors: list = []
         self._physics_origin_s = 0.0
         self._frame_hooks: list = []
+        self._camera_blackouts: dict[str, list[tuple[float, float]]] = {}
         if physics or gui:
             # imported here so that core-only use never loads PyBullet
             from .physics import World
@@ -81,6 +87,7 @@ class Twin:
             self.scene_world = SceneWorld(scene, self.world, self.engine)
             self.scene_world.sync()
             self.cameras = self._build_cameras()
+            self._camera_blackouts = {name: blackout_windows(scene, name, _FAULT_HORIZON_S) for name in self.cameras}
             self._sensors = self._build_sensors()
         # Accumulators at the end of the warm-up, subtracted from every KPI. Without a warm-up the
         # baseline is all zeros, so that what happens at t = 0 (the first releases) is counted.
@@ -97,8 +104,18 @@ class Twin:
 
     def _advance(self, t_end: float) -> None:
         if self._baseline is None and t_end >= self.warmup_s:
-            self._advance_core(self.warmup_s)
+            self._advance_faults(self.warmup_s)
             self._baseline = accumulators(self.engine.params, self.engine.state)
+        self._advance_faults(t_end)
+
+    def _advance_faults(self, t_end: float) -> None:
+        """Advance to ``t_end``, stopping and restarting belts at their scheduled faults' exact times."""
+        stops = self.conveyor_stops
+        if self.time_s == 0.0:
+            stops.apply(0.0)
+        while (t_fault := stops.next_time(self.time_s)) <= t_end:
+            self._advance_core(t_fault)
+            stops.apply(t_fault)
         self._advance_core(t_end)
 
     def _advance_core(self, t_end: float) -> None:
@@ -154,12 +171,16 @@ class Twin:
                     self.readings[sensor.name] = reading
             # cameras render at their own rates, and only then
             for name, camera in self.cameras.items():
-                if camera.due(self.time_s):
+                if camera.due(self.time_s) and not self._camera_dark(name):
                     frame = camera.capture(self.time_s)
                     self.frames[name] = frame
                     for hook in self._frame_hooks:
                         hook(name, frame)
         return self.time_s
+
+    def _camera_dark(self, name: str) -> bool:
+        """Whether a scheduled blackout of camera ``name`` is on now (it then delivers no frame)."""
+        return any(a <= self.time_s < b for a, b in self._camera_blackouts.get(name, ()))
 
     def on_frame(self, hook) -> None:
         """Call ``hook(camera name, frame)`` for every camera frame captured while stepping."""
@@ -187,6 +208,7 @@ class Twin:
                 sensor = ConveyorEncoder(self.engine, spec.name, spec.conveyor, spec.counts_per_m)
             faults = [Fault(f.kind, f.start_s, math.inf if f.end_s is None else f.end_s, f.drift_per_s)
                       for f in spec.faults]
+            faults += [Fault("blackout", a, b) for a, b in blackout_windows(self.scene, spec.name, _FAULT_HORIZON_S)]
             channel = Channel(spec.rate_hz, spec.noise_m, spec.latency_s, faults,
                               seed=int(stream_seed(self.seed, f"sensor:{spec.name}", "noise")) >> 1)
             out.append((sensor, channel))
@@ -260,6 +282,7 @@ class Twin:
                              f"({self.warmup_s:g} s)")
         e = self.engine
         out = compute_kpis(e.params, e.state, e.names, self._baseline, self.warmup_s)
+        out["scheduled_faults"] = fault_summary(self.scene, self.warmup_s, self.time_s)
         if self.logistics is not None:
             out.update(self.logistics.kpis(out))
         else:
@@ -295,7 +318,8 @@ class Twin:
         """A complete snapshot: restoring it with :meth:`set_state` continues identically."""
         return {"engine": self.engine.get_state(), "steps": self._steps,
                 "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()},
-                "logistics": None if self.logistics is None else self.logistics.get_state()}
+                "logistics": None if self.logistics is None else self.logistics.get_state(),
+                "stopped_belts": dict(self.conveyor_stops.saved)}
 
     def set_state(self, snapshot: dict) -> None:
         """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
@@ -305,6 +329,7 @@ class Twin:
             self.logistics.set_state(snapshot["logistics"])
         self.engine.set_state(snapshot["engine"])
         self._steps = int(snapshot["steps"])
+        self.conveyor_stops.saved = dict(snapshot.get("stopped_belts", {}))
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
 

@@ -19,6 +19,11 @@ from .rng import DIST_KIND, stream_seed
 
 __all__ = ["Names", "compile_scene", "initial_state", "storage_targets"]
 
+#: Time to the next scheduled fault when it does not repeat: later than any run.
+NEVER_S = 1e15
+#: Scheduled fault kinds that stop a station (compiled into calendar-timed failure modes).
+STATION_FAULTS = ("station_down", "robot_malfunction", "sensor_blackout")
+
 _KIND_OF_SECTION = {"sources": L.KIND_SOURCE, "buffers": L.KIND_BUFFER, "conveyors": L.KIND_CONVEYOR,
                     "stations": L.KIND_STATION, "sinks": L.KIND_SINK, "diverters": L.KIND_DIVERTER,
                     "merges": L.KIND_MERGE,
@@ -131,6 +136,11 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     cal_idx = {c.name: i for i, c in enumerate(scene.calendars)}
     n, nt = len(nodes), len(types)
     dists = _Dists()
+    station_names = {s.name for s in scene.stations}
+    scheduled_faults: dict[str, list] = {}
+    for fault in scene.faults:
+        if fault.kind in STATION_FAULTS and fault.target in station_names:
+            scheduled_faults.setdefault(fault.target, []).append(fault)
 
     node_kind = np.array([k for _, k, _ in nodes], np.int32)
     node_out = np.full(n, -1, np.int32)
@@ -178,6 +188,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     fail_ttf: list[int] = []
     fail_ttr: list[int] = []
     fail_op: list[bool] = []
+    fail_first: list[float] = []  # the first failure's fixed time (scheduled faults), or -1: drawn
     fail_names: list[str] = []
     dv_rule = np.zeros(n, np.int32)
     dv_out_off = np.zeros(n, np.int64)
@@ -254,13 +265,23 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
                 st_inspect[i] = True
                 st_detect[i], st_false[i] = el.inspection.rates
             failures = el.all_failures
-            st_fail_off[i], st_fail_len[i] = len(fail_node), len(failures)
+            scheduled = scheduled_faults.get(name, [])
+            st_fail_off[i], st_fail_len[i] = len(fail_node), len(failures) + len(scheduled)
             for f in failures:
                 fail_node.append(i)
                 fail_ttf.append(dists.add(f.ttf()))
                 fail_ttr.append(dists.add(f.ttr()))
                 fail_op.append(f.basis == "operating")
+                fail_first.append(-1.0)
                 fail_names.append(f"{name}/{f.name}")
+            for f in scheduled:  # calendar-timed: first at at_s, then every every_s (or never again)
+                gap = NEVER_S if f.every_s is None else f.every_s - f.duration_s
+                fail_node.append(i)
+                fail_ttf.append(dists.add(Distribution(dist="constant", value=gap)))
+                fail_ttr.append(dists.add(Distribution(dist="constant", value=f.duration_s)))
+                fail_op.append(False)
+                fail_first.append(f.at_s)
+                fail_names.append(f"{name}/scheduled/{f.name}")
         elif kind == L.KIND_DIVERTER:
             dv_rule[i] = {"by_part_type": L.DV_BY_TYPE, "by_inspection": L.DV_BY_INSPECTION,
                           "round_robin": L.DV_ROUND_ROBIN, "shortest_queue": L.DV_SHORTEST_QUEUE}[el.rule]
@@ -348,7 +369,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         st_setup=st_setup, st_scrap=st_scrap, st_drop=st_drop, st_external=st_external, st_defect=st_defect, st_inspect=st_inspect,
         st_detect=st_detect, st_false_reject=st_false, st_fail_off=st_fail_off, st_fail_len=st_fail_len,
         fail_node=arr(fail_node, np.int32), fail_ttf=arr(fail_ttf, np.int32), fail_ttr=arr(fail_ttr, np.int32),
-        fail_operating=arr(fail_op, np.bool_),
+        fail_operating=arr(fail_op, np.bool_), fail_first_s=arr(fail_first, np.float64),
         dv_rule=dv_rule, dv_out_off=dv_out_off, dv_out_len=dv_out_len, dv_out=arr(dv_out, np.int32),
         dv_type_target=dv_type_target, dv_pass=dv_pass, dv_fail=dv_fail,
         node_cal=node_cal, cal_period_s=np.array([c.period_h * 3600.0 for c in scene.calendars] or [0.0]),

@@ -125,6 +125,10 @@ class Engine:
             grown[name] = new
         self._set(self.state._replace(**grown))
 
+    def conveyor_speed(self, name: str) -> float:
+        """A conveyor's belt speed now (m/s; 0 while it stands)."""
+        return float(self.state.cv_v[self._node(name, L.KIND_CONVEYOR)])
+
     def set_conveyor_speed(self, name: str, speed_mps: float) -> None:
         """Change a conveyor's belt speed now (0 stops it)."""
         n = self._node(name, L.KIND_CONVEYOR)

@@ -155,7 +155,8 @@ def init_kernel(params, state):
         elif P.sched_len[n] > 0:
             set_timer(S, n, max(P.sched_t[P.sched_off[n]], P.src_start_s[n]))
     for f in range(P.n_fail):
-        ttf = draw(P, S, P.fail_ttf[f], P.fail_rng[f])
+        first = P.fail_first_s[f]
+        ttf = first if first >= 0.0 else draw(P, S, P.fail_ttf[f], P.fail_rng[f])
         if P.fail_operating[f]:
             S.fl_due_op[f] = ttf
         else:

@@ -123,6 +123,7 @@ PARAM_SPEC = {
     "fail_ttf": "i4",
     "fail_ttr": "i4",
     "fail_operating": "b1",
+    "fail_first_s": "f8",
     "dv_rule": "i4",
     "dv_out_off": "i8",
     "dv_out_len": "i8",

@@ -31,6 +31,9 @@ ELEMENT_SECTIONS = ("sources", "buffers", "conveyors", "stations", "diverters", 
                     "transports", "storages")
 
 
+SENSOR_SECTIONS = ("cameras", "break_beams", "proximity", "laser_profilers", "logical_cameras", "encoders")
+
+
 def element_kinds(scene: Scene) -> dict[str, str]:
     """Map every element name to its section (``'stations'``, ``'buffers'``, ...)."""
     out: dict[str, str] = {}
@@ -151,6 +154,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
             raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
     _check_fleets(scene, src)
     _check_cameras(scene, src)
+    _check_faults(scene, src)
     for i, fx in enumerate(scene.fixtures):
         if fx.name in kinds:
             raise src.error(("fixtures", i, "name"), f"fixture name {fx.name!r} is also an element name; "
@@ -228,7 +232,7 @@ def _check_cameras(scene: Scene, src: YamlSource) -> None:
     from ..errors import UsageError
 
     seen: dict[str, tuple] = {}
-    for section in ("cameras", "break_beams", "proximity", "laser_profilers", "logical_cameras", "encoders"):
+    for section in SENSOR_SECTIONS:
         for i, sensor in enumerate(getattr(scene.sensors, section)):
             if sensor.name in seen:
                 raise src.error(("sensors", section, i, "name"), f"duplicate sensor name {sensor.name!r} "
@@ -255,6 +259,30 @@ def _check_cameras(scene: Scene, src: YamlSource) -> None:
         if links is not None and cam.mount.link not in links:
             raise src.error(where + ("mount", "link"), f"camera {cam.name!r}: robot {cam.mount.robot!r} has no link "
                             f"named {cam.mount.link!r}.{_suggest(cam.mount.link, sorted(links))}")
+
+
+def _check_faults(scene: Scene, src: YamlSource) -> None:
+    """Scheduled faults have unique names and a target of the kind they act on."""
+    stations = {s.name: s for s in scene.stations}
+    sensors = [s.name for sec in SENSOR_SECTIONS for s in getattr(scene.sensors, sec)]
+    targets = {
+        "station_down": sorted(stations),
+        "robot_malfunction": sorted(n for n, s in stations.items() if s.robot_cell is not None),
+        "conveyor_stop": sorted(c.name for c in scene.conveyors),
+        "sensor_blackout": sorted(sensors + [n for n, s in stations.items()
+                                             if s.inspection is not None and s.inspection.vision is not None]),
+    }
+    what = {"station_down": "station", "robot_malfunction": "station with a robot_cell",
+            "conveyor_stop": "conveyor", "sensor_blackout": "sensor, camera or vision-inspection station"}
+    seen: dict[str, int] = {}
+    for i, fault in enumerate(scene.faults):
+        if fault.name in seen:
+            raise src.error(("faults", i, "name"), f"duplicate fault name {fault.name!r} (first: faults[{seen[fault.name]}])")
+        seen[fault.name] = i
+        valid = targets[fault.kind]
+        if fault.target not in valid:
+            raise src.error(("faults", i, "target"), f"fault {fault.name!r} ({fault.kind}): no "
+                            f"{what[fault.kind]} named {fault.target!r}.{_suggest(fault.target, valid)}")
 
 
 def _urdf_links(urdf: str, scene_path: str) -> list[str] | None:

@@ -22,7 +22,7 @@ __all__ = [
     "VisionInspection", "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors", "SensorFault", "BreakBeamSensor",
     "Viz", "OrbitPath", "WaypointPath", "CameraWaypoint",
     "ProximitySensor", "LaserProfilerSensor", "LogicalCameraSensor", "EncoderSensor",
-    "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
+    "ScheduledFault", "SimSettings", "Scene", "NAME_PATTERN", "MAX_CAPACITY",
 ]
 
 #: Hierarchical names: segments of letters, digits, ``_`` and ``-`` joined by ``/`` (``smt/printer``).
@@ -823,6 +823,39 @@ class Calendar(_Model):
     breaks: list[TimeWindow] = Field(default_factory=list, max_length=1000)
 
 
+class ScheduledFault(_Model):
+    """A fault injected on a schedule (as in NIST's ARIAC), recovered after ``duration_s``.
+
+    Kinds and targets: ``station_down`` (a station stops: it finishes nothing until repaired),
+    ``robot_malfunction`` (a station with a ``robot_cell``: its robot stops), ``conveyor_stop`` (a
+    conveyor's belt stands; parts on it stay where they are), ``sensor_blackout`` (a sensor or camera
+    gives no readings; when the target is a station with in-line ``inspection.vision``, the station
+    cannot judge parts and stops until its camera is back). The fault starts at ``at_s`` and, with
+    ``every_s``, again every ``every_s`` after that. Station faults count as failures in the KPIs
+    (failure mode ``scheduled/<name>``).
+    """
+
+    name: Name
+    kind: Literal["station_down", "robot_malfunction", "conveyor_stop", "sensor_blackout"]
+    target: Name
+    at_s: NonNegFloat
+    duration_s: PositiveFloat
+    every_s: PositiveFloat | None = Field(None, description="repeat period; must exceed duration_s")
+
+    @model_validator(mode="after")
+    def _period(self) -> ScheduledFault:
+        if self.every_s is not None and self.every_s <= self.duration_s:
+            raise ValueError(f"every_s ({self.every_s}) must be greater than duration_s ({self.duration_s})")
+        return self
+
+    def windows(self, until_s: float) -> list[tuple[float, float]]:
+        """The fault's [start, end) windows that begin before ``until_s``."""
+        if self.every_s is None:
+            return [(self.at_s, self.at_s + self.duration_s)] if self.at_s < until_s else []
+        n = max(0, math.ceil((until_s - self.at_s) / self.every_s))
+        return [(self.at_s + k * self.every_s, self.at_s + k * self.every_s + self.duration_s) for k in range(n)]
+
+
 class SimSettings(_Model):
     """Run settings; CLI options override them."""
 
@@ -865,3 +898,4 @@ class Scene(_Model):
     sensors: Sensors = Field(default_factory=Sensors)
     viz: Viz = Field(default_factory=Viz)
     calendars: list[Calendar] = Field(default_factory=list, max_length=1000)
+    faults: list[ScheduledFault] = Field(default_factory=list, max_length=10_000)

@@ -20,6 +20,9 @@ name                           type    direction   meaning
 
 A write is validated completely before anything changes: the signal must exist and be writable,
 the value must have the signal's type (a bool is not a number), be finite, and lie in the range.
+
+Providers (:meth:`SignalMap.add_provider`) add signals of their own: a robot cell that waits for a
+PLC's start command, the line commands and injected faults of ``twin.bridge.adapters.commands``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Signal:
     writable: bool
     low: float | None = None
     high: float | None = None
+    #: dead band for data-change reporting (OPC UA absolute dead band); 0: every change
+    deadband: float = 0.0
 
     def meta(self) -> dict:
         return {"type": self.type, "unit": self.unit, "direction": "both" if self.writable else "twin_to_plant",
@@ -74,6 +79,10 @@ class SignalMap:
                 sig.append(Signal(f"{name}.released", "int", "parts", False))
         sig += [Signal(f"{eye}.blocked", "bool", "", False) for eye in names.photo_eyes]
         self.signals = {s.name: s for s in sig}
+        self._providers: list = []
+        self._owner: dict = {}  # provider signal name -> its provider
+        #: conveyors held stopped whatever their motor and set-point (an injected belt stop)
+        self.forced_stop: set[str] = set()
         #: writable signal -> simulated time its writer went silent (its value is stale since)
         self.stale: dict[str, float] = {}
         self._scene_speed = {name: float(p.cv_speed_mps[n]) for name, n in self._conveyors}
@@ -84,6 +93,24 @@ class SignalMap:
 
     def meta(self) -> dict:
         return {name: s.meta() for name, s in self.signals.items()}
+
+    def add_provider(self, provider) -> None:
+        """Add the signals of ``provider``: an object with ``provided()`` (a list of :class:`Signal`),
+        ``read(values)`` (adds or overrides values in the dict of all values, once per read),
+        ``write(name, value)`` (a checked write of one of its writable signals) and
+        ``fall_back(name, mode)``.
+
+        Raises:
+            ValueError: one of its signals already exists.
+        """
+        new = provider.provided()
+        clash = [s.name for s in new if s.name in self.signals]
+        if clash:
+            raise ValueError(f"signals already exist: {clash}")
+        for s in new:
+            self.signals[s.name] = s
+            self._owner[s.name] = provider
+        self._providers.append(provider)
 
     def read(self) -> dict:
         """Every signal's current value (plain Python types), read with whole-array operations."""
@@ -119,6 +146,8 @@ class SignalMap:
             e.scan_photo_eyes()
             for name, blocked in zip(self._eyes, e.eye_blocked[: len(self._eyes)].tolist(), strict=True):
                 out[name] = bool(blocked)
+        for provider in self._providers:
+            provider.read(out)
         return out
 
     def _prepare(self) -> None:
@@ -145,6 +174,13 @@ class SignalMap:
             return "signal is read-only"
         if sig.type == "bool" and not isinstance(value, bool):
             return f"type mismatch: expected bool, got {type(value).__name__}"
+        if sig.type == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"type mismatch: expected int, got {type(value).__name__}"
+            if sig.low is not None and not (sig.low <= value <= sig.high):
+                return f"out of range [{sig.low:g}, {sig.high:g}]"
+        if sig.type == "str" and not isinstance(value, str):
+            return f"type mismatch: expected str, got {type(value).__name__}"
         if sig.type == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return f"type mismatch: expected float, got {type(value).__name__}"
@@ -157,6 +193,10 @@ class SignalMap:
     def write(self, name: str, value) -> None:
         """Apply a checked write (the signal is fresh again). A belt runs at its speed set-point
         while its motor is on, and stands still while it is off."""
+        if name in self._owner:
+            self._owner[name].write(name, value)
+            self.stale.pop(name, None)
+            return
         if name.endswith(".motor_on"):
             conveyor = name.removesuffix(".motor_on")
             self._motor[conveyor] = bool(value)
@@ -166,8 +206,20 @@ class SignalMap:
         self._apply(conveyor)
         self.stale.pop(name, None)
 
+    def set_forced_stop(self, conveyor: str, stopped: bool) -> None:
+        """Hold ``conveyor`` stopped (an injected fault), or release it to its motor and set-point."""
+        if conveyor not in self._setpoint:
+            raise ValueError(f"no conveyor named {conveyor!r}. Valid: {sorted(self._setpoint)}")
+        (self.forced_stop.add if stopped else self.forced_stop.discard)(conveyor)
+        self._apply(conveyor)
+
+    def conveyors(self) -> list[str]:
+        """Conveyor names, in node order."""
+        return [name for name, _ in self._conveyors]
+
     def _apply(self, conveyor: str) -> None:
-        speed = self._setpoint[conveyor] if self._motor[conveyor] else 0.0
+        on = self._motor[conveyor] and conveyor not in self.forced_stop
+        speed = self._setpoint[conveyor] if on else 0.0
         self.twin.engine.set_conveyor_speed(conveyor, speed)
 
     def fall_back(self, name: str, mode: str) -> None:
@@ -175,6 +227,9 @@ class SignalMap:
         ``hold`` (keep the last value), ``simulate`` (the twin takes over: the scene's value), or
         ``safe`` (the safe value: a stopped belt)."""
         self.stale[name] = self.twin.engine.t
+        if name in self._owner:
+            self._owner[name].fall_back(name, mode)
+            return
         if name.endswith(".motor_on"):
             conveyor = name.removesuffix(".motor_on")
             if mode in ("simulate", "safe"):

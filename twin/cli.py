@@ -155,12 +155,19 @@ def run(
 
         writer = FrameWriter(output / "frames", capture, max_frames)
         tw.on_frame(writer)
+    from .viz.timeline import Timeline  # KPIs over time for `twin report`
+
+    timeline = Timeline(tw, until_s) if output else None
     try:
         if gui or capture:
             with tw:  # stepped, so that the window shows every control step
                 while tw.time_s < until_s - 1e-9:
                     tw.step()
+                    if timeline is not None:
+                        timeline.sample_if_due()
             tw.check_deadlock()
+        elif timeline is not None:
+            timeline.run()
         else:
             tw.run(until=until_s)
     except SimulationError as exc:
@@ -174,7 +181,7 @@ def run(
     _print_kpis(model.name or scene.stem, kpis, runs, until_s, seed_v, elapsed)
     if output:
         _write_results(output, model, scene, kpis, runs, seed_v, until_s, warm)
-        written = [output / "kpis.json", output / "stations.csv", output / "elements.csv"]
+        written = [output / "kpis.json", output / "stations.csv", output / "elements.csv", *timeline.write(output)]
         if trace:
             written.append(tw.write_trace(output / f"trace.{trace_format}"))
             written.append(tw.write_parts(output / f"parts.{trace_format}"))

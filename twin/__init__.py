@@ -21,6 +21,16 @@ __all__ = [
     "UsageError",
     "load_scene",
     "load_scene_text",
+    "sweep",
 ]
+
+
+def __getattr__(name: str):
+    # twin.sweep (callable: twin.sweep(scene, {...})) loads pandas and Dask glue; import it on first use
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __version__ = "0.1.0"

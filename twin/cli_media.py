@@ -68,3 +68,20 @@ def record(
               f"({result.video_s:g} s of video) showing simulated {result.sim_start_s:g}-{result.sim_end_s:g} s; "
               f"{result.renderer} renderer {result.render_fps:.1f} frames/s, {result.wall_s:.1f} s in all",
               highlight=False)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="results folder written by `twin run --out`")],
+    output: Annotated[Path | None, typer.Option("--out", help="HTML file (default: <results>/report.html); "
+                                                             "one PNG per plot is written beside it")] = None,
+) -> None:
+    """Write an HTML KPI report with plots (and a PNG of each plot) for a run's results."""
+    from .viz.report import write_report
+
+    try:
+        rep = write_report(results, output)
+    except TwinError as exc:
+        _fail(exc)
+    out.print(f"wrote {rep.html} and {len(rep.pngs)} plots ({', '.join(p.name for p in rep.pngs.values())})",
+              highlight=False)

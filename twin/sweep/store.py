@@ -100,8 +100,12 @@ class SweepFolder:
 
     def append(self, rows: list[dict]) -> None:
         """Journal ``rows`` (flushed to disk before returning)."""
-        with self.journal.open("a") as fh:
+        with self.journal.open("a+b") as fh:
+            if fh.tell() > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # a line cut short by a crash: end it, so this row stays whole
+                    fh.write(b"\n")
             for row in rows:
-                fh.write(json.dumps({k: _jsonable(v) for k, v in row.items()}) + "\n")
+                fh.write((json.dumps({k: _jsonable(v) for k, v in row.items()}) + "\n").encode())
             fh.flush()
             os.fsync(fh.fileno())

@@ -112,6 +112,16 @@ class SignalMap:
             self._owner[s.name] = provider
         self._providers.append(provider)
 
+    def drop_station(self, station: str) -> None:
+        """Remove a station's own signals (``state``, ``busy``, ``processed``): a provider that takes
+        the station over (a PLC-started robot cell) publishes its own."""
+        if station not in dict(self._stations):
+            raise ValueError(f"no station named {station!r}. Valid: {[n for n, _ in self._stations]}")
+        self._stations = [(n, i) for n, i in self._stations if n != station]
+        for suffix in ("state", "busy", "processed"):
+            self.signals.pop(f"{station}.{suffix}", None)
+        self._sinks = None  # index arrays are rebuilt at the next read
+
     def read(self) -> dict:
         """Every signal's current value (plain Python types), read with whole-array operations."""
         e = self.twin.engine
@@ -122,9 +132,9 @@ class SignalMap:
         out["line.throughput_total"] = int(s.sink_count[self._sinks].sum()) if len(self._sinks) else 0
         if self._st_nodes.size:
             eff = s.srv_eff[self._st_first].tolist()
-            srv = s.srv_eff[: self._st_end]
+            srv = s.srv_eff[self._st_srv]
             busy = np.add.reduceat(((srv == L.SRV_BUSY) | (srv == L.SRV_SETUP)).astype(np.int64),
-                                   self._st_first).tolist()
+                                   self._st_local).tolist()
             processed = s.st_processed[self._st_nodes].sum(axis=1).tolist()
             for i, (name, _) in enumerate(self._stations):
                 out[f"{name}.state"] = L.SRV_STATE_NAMES[eff[i]]
@@ -156,11 +166,14 @@ class SignalMap:
         self._sinks = np.array([n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and not p.sink_reject[n]],
                                np.int64)
         self._st_nodes = np.array([n for _, n in self._stations], np.int64)
-        # the first server of each station: servers are numbered in node order, so reduceat over
-        # these offsets, up to the end of the last station's servers, sums each station's servers
-        # (transports and storages come later and are left out)
+        # the first server of each station, and every station's servers gathered in a row, so that
+        # reduceat over their local offsets sums each station's servers (stations taken over by a
+        # provider, transports and storages are left out)
         self._st_first = np.array([int(p.st_srv_off[n]) for n in self._st_nodes], np.int64)
-        self._st_end = int(self._st_first[-1] + p.node_cap[self._st_nodes[-1]]) if len(self._st_nodes) else 0
+        caps = [int(p.node_cap[n]) for n in self._st_nodes]
+        self._st_srv = np.array([f + k for f, c in zip(self._st_first.tolist(), caps, strict=True) for k in range(c)],
+                                np.int64)
+        self._st_local = np.cumsum([0, *caps[:-1]]).astype(np.int64) if caps else np.zeros(0, np.int64)
         self._cv_nodes = np.array([n for _, n in self._conveyors], np.int64)
         self._src_nodes = np.array([n for _, n in self._sources], np.int64)
         self._eyes = [f"{eye}.blocked" for eye in names.photo_eyes]

@@ -50,8 +50,10 @@ class Exchange:
         self._in: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list = []
         self._lock = threading.Lock()
-        #: quality of signals set by a mirror (shadow mode): name -> "uncertain" | "no_comm" | "waiting"
+        #: quality of signals a mirror owns (shadow mode): name -> "good" | "uncertain" | "no_comm" | "waiting";
+        #: keys are fixed when a mirror is added (so the simulation thread can iterate it safely)
         self.mirror_quality: dict[str, str] = {}
+        self.mirrors: list = []
         self.snapshot = Snapshot(0, 0.0, time.time(), {}, {})
         self.stats = {"writes": 0, "commands": 0, "write_errors": 0}
 
@@ -59,7 +61,31 @@ class Exchange:
 
     def check(self, name: str, value) -> str | None:
         """Why a client's write is refused (None: acceptable). Only reads constant metadata."""
+        if name in self.mirror_quality:
+            return "signal is mirrored from the plant (read-only here)"
         return self.signals.check(name, value)
+
+    def add_mirror(self, mirror, names) -> None:
+        """Register a mirror (it has ``in_sync``) that owns ``names``: they wait for initial data."""
+        self.mirrors.append(mirror)
+        for name in names:
+            self.mirror_quality[name] = "waiting"
+
+    def in_sync(self) -> bool:
+        """Every mirror has resynchronised since its last loss (commands are accepted only then)."""
+        return all(m.in_sync for m in self.mirrors)
+
+    def submit_mirrored(self, name: str, value) -> bool:
+        """Queue a value a mirror read from the plant; False (and counted) when the twin refuses it."""
+        if self.signals.check(name, value) is not None:
+            self.stats["write_errors"] += 1
+            return False
+        self._in.put(("write", name, value, None))
+        return True
+
+    def submit_fallback(self, name: str, mode: str) -> None:
+        """Queue ``SignalMap.fall_back(name, mode)``: the mirror's source is lost."""
+        self._in.put(("fallback", name, mode, None))
 
     def submit_write(self, name: str, value) -> None:
         """Queue a write already accepted by :meth:`check`; applied at the next control step."""
@@ -90,6 +116,9 @@ class Exchange:
             except queue.Empty:
                 break
             n += 1
+            if kind == "fallback":
+                self.signals.fall_back(name, arg)
+                continue
             if kind == "write":
                 # re-checked: a provider's state may have changed since the client's check
                 if self.signals.check(name, arg) is None:
@@ -102,6 +131,9 @@ class Exchange:
             try:
                 if self.commands is None:
                     raise ValueError("this twin takes no commands")
+                if not self.in_sync():
+                    raise ValueError("a mirrored plant source is lost or resyncing; commands are refused until "
+                                     "it is in sync again")
                 fut.set_result(self.commands.run(name, *arg))
             except Exception as exc:  # answered to the caller, never raised into the loop
                 fut.set_exception(exc)
@@ -111,7 +143,7 @@ class Exchange:
         """Phase bridge_out: take a snapshot (``values`` if already read this step) and notify."""
         values = self.signals.read() if values is None else values
         quality = dict.fromkeys(self.signals.stale, "uncertain")
-        quality.update(self.mirror_quality)
+        quality.update({k: q for k, q in list(self.mirror_quality.items()) if q != "good"})
         snap = Snapshot(self.snapshot.version + 1, float(values["t_s"]), time.time(), values, quality)
         self.snapshot = snap  # one reference swap: readers see the old or the new snapshot whole
         with self._lock:

@@ -445,6 +445,12 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
             racks.add_row(r["name"], str(r["slots"]), str(r["stored"]), str(r["retrieved"]), str(r["in_rack"]),
                           f"{100 * r['crane_utilisation']:.1f}%")
         out.print(racks)
+    if kpis.get("scheduled_faults"):
+        faults = Table("scheduled fault", "kind", "target", "times", "active s", "effect", title_justify="left")
+        for f in kpis["scheduled_faults"]:
+            faults.add_row(f["name"], f["kind"], f["target"], str(f["occurrences"]), f"{f['active_s']:.0f}",
+                           f["effect"])
+        out.print(faults)
 
 
 def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list[dict], seed: int,

@@ -179,3 +179,24 @@ def test_inspection_confusion_matrix_against_the_truth():
     assert cmm["recall"] == pytest.approx(0.9, abs=0.05)  # detect_prob
     fp_rate = cmm["false_positive"] / (cmm["false_positive"] + cmm["true_negative"])
     assert fp_rate == pytest.approx(0.1, abs=0.02)  # false_reject_prob
+
+
+def test_line_oee_charges_a_station_only_with_the_flows_through_it():
+    """Two saturated product flows side by side: each bottleneck runs flat out, so line OEE is 1, not
+    the 1.5 that charging the slower station with both flows' output would give."""
+    scene = twin.load_scene_text("""
+version: 1
+part_types: [{name: a}, {name: b}]
+sources:
+  - {name: sa, to: ma, always_available: true, part_type: a}
+  - {name: sb, to: mb, always_available: true, part_type: b}
+stations:
+  - {name: ma, to: out, process_time: 10}
+  - {name: mb, to: out, process_time: 20}
+sinks: [{name: out}]
+""")
+    tw = twin.Twin(scene, seed=1, warmup_s=0)
+    tw.run(until=10_000)
+    k = tw.kpis()
+    assert k["throughput"]["per_part_type"] == {"a": 1000, "b": 500}
+    assert k["line_oee"] == pytest.approx(1.0)

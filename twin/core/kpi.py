@@ -80,6 +80,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
     escaped = float(now["sink_defective"][out_sinks].sum()) if out_sinks else 0.0
     failed_out = float(now["sink_failed"][out_sinks].sum()) if out_sinks else 0.0
     good_out = total_out - escaped - failed_out
+    good_by_type = out_count * (good_out / total_out) if total_out > 0 else np.zeros(p.n_types)
     first_pass = float(now["sink_first_pass"][out_sinks].sum()) if out_sinks else 0.0
     rejected = float(now["sink_count"][reject_sinks].sum()) if reject_sinks else 0.0
     drops = float(now["st_drops"].sum())
@@ -95,7 +96,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
 
     stations = []
     movers = []  # transports and storages: their servers are the parts they hold
-    ideal_ct_line = 0.0
+    ideal_line = 0.0
     for n in range(p.n_nodes):
         if kind[n] != L.KIND_STATION:
             continue
@@ -118,9 +119,10 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         performance = now["st_ideal_done"][n] / run_time if run_time > 0 else float("nan")
         bad = now["st_scrapped"][n] + now["st_defects"][n] + now["st_drops"][n]
         quality = (processed - bad) / processed if processed > 0 else float("nan")
-        ideal_ct = (now["st_ideal_done"][n] / processed if processed > 0
-                    else float(p.st_ideal_s[n].mean())) / cap
-        ideal_ct_line = max(ideal_ct_line, ideal_ct)
+        # ideal time this station needs for the good output of the part types it works on (a
+        # station of one product flow is not charged with another flow's parts)
+        visits = now["st_processed"][n] > 0
+        ideal_line = max(ideal_line, float((good_by_type * p.st_ideal_s[n])[visits].sum()) / cap)
         stations.append({
             "name": names.nodes[n], "capacity": cap,
             **{f"{state}_frac": float(frac[i]) for i, state in enumerate(L.SRV_STATE_NAMES)},
@@ -171,7 +173,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         "lead_time_s": {"n": int(lead.size), "mean": float(lead.mean()) if lead.size else float("nan"),
                         "p50": _quantile(lead, 0.5), "p95": _quantile(lead, 0.95),
                         "max": float(lead.max()) if lead.size else float("nan")},
-        "line_oee": float(good_out * ideal_ct_line / window) if window > 0 and ideal_ct_line > 0 else float("nan"),
+        "line_oee": float(ideal_line / window) if window > 0 and ideal_line > 0 else float("nan"),
         "bottleneck": bottleneck, "bottleneck_method": "active-period (Roser 2001): longest mean active period",
         "stations": stations, "elements": elements, "transports_and_storages": movers,
     }

@@ -31,11 +31,13 @@ from .world import World
 __all__ = ["measure_cycle_s", "resolve_robot_cells"]
 
 _BELT_BEFORE_M, _BELT_AFTER_M = 1.2, 0.8  # belt length upstream and downstream of the pick point
+_SIGHT_AT_M = 0.18  # where along that belt a part is put on and (vision_guided) seen by the camera
 
 
 def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], name: str = "robot",
                     belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
-                    belt_width_m: float = 0.4, motion_out: list | None = None) -> float:
+                    belt_width_m: float = 0.4, motion_out: list | None = None,
+                    sightings_out: list | None = None) -> float:
     """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
 
     ``motion_out``: a list that receives the cycle's commanded joint rows (one per physics step at
@@ -43,6 +45,9 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
 
     ``belt_speed_mps``: the part arrives on a belt at this speed, moving along ``belt_direction``
     (horizontal), and is picked on the move as it passes ``pick_xyz_m``; ``None``: it rests on a stand.
+    With ``cell.vision_guided``, a top-down depth camera over the belt, upstream of the pick point,
+    locates the part and the arm aims at that sighting; ``sightings_out`` receives, per cycle, the
+    sighting's error against the truth: (position error m, yaw error rad).
 
     Raises:
         SimulationError: when a pose is out of reach, the part cannot be gripped, or the belt is too
@@ -50,7 +55,8 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
     """
     half = tuple(0.5 * v for v in part_size_m)
     pick, place = np.array(cell.pick_xyz_m, float), np.array(cell.place_xyz_m, float)
-    with World() as world:
+    guided = cell.vision_guided and belt_speed_mps is not None
+    with World(renderer="auto" if guided else None) as world:
         world.add_floor()
         for label, top in (("pick", pick), ("place", place)):
             surface = top[2] - 2 * half[2]  # the part's top face is at the given point
@@ -67,6 +73,7 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             surface = pick - np.array([0.0, 0.0, 2 * half[2]])
             belt = Belt(world, "belt", surface - _BELT_BEFORE_M * d, surface + _BELT_AFTER_M * d,
                         belt_width_m, belt_speed_mps)
+            camera = _belt_camera(world, belt, surface, d) if guided else None
         robot = Robot(world, name, cell.urdf, base_xyz_m=cell.base_xyz_m,
                       base_yaw_rad=math.radians(cell.base_yaw_deg))
         gripper = TwoFingerGripper(robot) if cell.gripper == "two_finger" else SuctionGripper(robot)
@@ -80,9 +87,11 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
                           mass_kg=0.2, friction=0.8)
             if belt is not None:
-                belt.carry(part, 0.1, yaw_rad=pick_yaw - belt.yaw_rad)
+                belt.carry(part, _SIGHT_AT_M, yaw_rad=pick_yaw - belt.yaw_rad)
+                seen = _sight(camera, belt, part, name, sightings_out) if camera is not None else None
                 start = world.time_s
-                pick_place.pick_from_belt(part, belt, meet_s_m=_BELT_BEFORE_M, place_hint=(place, place_yaw))
+                pick_place.pick_from_belt(part, belt, seen=seen, meet_s_m=_BELT_BEFORE_M,
+                                          place_hint=(place, place_yaw))
                 start += pick_place.last_wait_s  # waiting for the part is not part of the cycle
             else:
                 world.step(24)  # settle on the stand
@@ -94,6 +103,30 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
         if motion_out is not None:
             motion_out.extend(robot.command_log)
         return cycles[-1]
+
+
+def _belt_camera(world: World, belt: Belt, surface: np.ndarray, d: np.ndarray):
+    """A 640x480 depth camera 0.65 m over the belt where parts are sighted, image up along the belt."""
+    from ..sensors.camera import Camera, Intrinsics, look_at
+
+    at = surface - (_BELT_BEFORE_M - _SIGHT_AT_M) * d
+    return Camera(world, "pick_camera", Intrinsics.from_fov(640, 480, 50),
+                  pose=look_at(tuple(at + [0.0, 0.0, 0.65]), tuple(at), up=tuple(d)), far_m=2.0)
+
+
+def _sight(camera, belt: Belt, part: str, name: str, errors_out: list | None):
+    """Where the camera sees ``part`` on ``belt`` (a BeltSighting); a scene error when it sees none."""
+    from ..sensors.vision import sight_belt_parts
+
+    seen = sight_belt_parts(camera.capture(), belt, stride=2, voxel_m=0.0)
+    if len(seen) != 1:
+        raise SimulationError(f"robot {name!r}: the pick camera saw {len(seen)} parts on the belt instead of 1 "
+                              "(is the part too small or too flat for a depth camera 0.65 m above it?)")
+    if errors_out is not None:
+        truth = belt.sighting(part)
+        yaw = (seen[0].yaw_rad - truth.yaw_rad + math.pi / 2) % math.pi - math.pi / 2
+        errors_out.append((math.hypot(seen[0].s_m - truth.s_m, seen[0].lateral_m - truth.lateral_m), abs(yaw)))
+    return seen[0]
 
 
 def resolve_robot_cells(scene: Scene, src) -> Scene:
@@ -123,8 +156,10 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
         if found == searched[0] and not Path(cell.urdf).expanduser().is_absolute():
             cell = cell.model_copy(update={"urdf": str(found)})  # next to the scene file
         motion: list = []
+        sightings: list = []
         try:
-            cycle = measure_cycle_s(cell, part_size, name=station.name, motion_out=motion, **belt)
+            cycle = measure_cycle_s(cell, part_size, name=station.name, motion_out=motion,
+                                    sightings_out=sightings, **belt)
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
         except SceneError as exc:
@@ -133,4 +168,5 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
         # private: frozen fields stay untouched
         station.__pydantic_private__["_robot_cycle_s"] = cycle
         station.__pydantic_private__["_robot_motion"] = np.array(motion)
+        station.__pydantic_private__["_robot_sighting_errors"] = sightings
     return scene

@@ -329,6 +329,10 @@ class RobotCell(_Model):
     pick_xyz_m: tuple[Coord, Coord, Coord]
     pick_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
     pick_from: Name | None = Field(None, description="a conveyor whose moving belt the part is picked from")
+    vision_guided: bool = Field(
+        False, description="with pick_from: a camera over the belt upstream of the pick point locates each "
+                           "part (position and yaw, from its depth image) and the arm picks where the camera "
+                           "saw it, not at the ground truth")
     place_xyz_m: tuple[Coord, Coord, Coord]
     place_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
     approach_m: Annotated[float, Field(gt=0, le=2, allow_inf_nan=False)] = 0.15
@@ -341,6 +345,8 @@ class RobotCell(_Model):
     def _fingers_pick_still_parts(self) -> RobotCell:
         if self.gripper == "two_finger" and self.pick_from is not None:
             raise ValueError("pick_from: picking from a moving conveyor needs gripper: suction")
+        if self.vision_guided and self.pick_from is None:
+            raise ValueError("vision_guided: the camera looks at a belt; give pick_from (a conveyor)")
         return self
 
 
@@ -366,6 +372,7 @@ class Station(_Model):
         None, description="a robot serves this station; its measured cycle time is added to process_time")
     _robot_cycle_s: float = PrivateAttr(0.0)
     _robot_motion: object = PrivateAttr(None)  # joint rows of the measured cycle, at 240 Hz
+    _robot_sighting_errors: list = PrivateAttr(default_factory=list)
 
     @property
     def robot_cycle_s(self) -> float:
@@ -376,6 +383,11 @@ class Station(_Model):
     def robot_motion(self):
         """Joint positions of the robot cell's measured cycle, one row per 1/240 s (None without one)."""
         return self._robot_motion
+
+    @property
+    def robot_sighting_errors(self) -> list[tuple[float, float]]:
+        """A vision-guided robot cell's camera errors per measured pick: (position m, yaw rad)."""
+        return self._robot_sighting_errors
 
     @property
     def all_failures(self) -> list[Failure]:

@@ -28,9 +28,9 @@ __all__ = ["SceneTemplate"]
 FIXED = {"sim.seed": "the seeds are the sweep's (replication i uses seed + i); use --seed"}
 
 
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
-    return f" Did you mean {close[0]!r}?" if close else ""
+def _did_you_mean(word: str, options: list[str], n: int = 1) -> str:
+    close = difflib.get_close_matches(word, options, n=n, cutoff=0.5)
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _element_sections() -> dict[str, type[BaseModel]]:
@@ -73,6 +73,14 @@ class SceneTemplate:
                       if isinstance(item, dict) and item.get("name")]
         return names
 
+    def _fields_of(self, element: str) -> list[str]:
+        if element == "sim":
+            return list(SimSettings.model_fields)
+        for section, model in self._sections.items():
+            if any(isinstance(it, dict) and it.get("name") == element for it in self.source.data.get(section) or []):
+                return list(model.model_fields)
+        return []
+
     def resolve(self, name: str) -> tuple[tuple, type[BaseModel] | None]:
         """The key path of parameter ``name`` in the scene data, and the model of its last container.
 
@@ -98,8 +106,10 @@ class SceneTemplate:
                     break
             if found is None:
                 valid = self.element_names()
+                field = rest.split(".")[0]
+                fits = [n for n in valid if field in self._fields_of(n)]  # suggest elements with that field
                 raise UsageError(f"parameter {name!r}: no element named {head!r} in the scene."
-                                 f"{_did_you_mean(head, valid)} Valid: {valid}")
+                                 f"{_did_you_mean(head, fits or valid, n=3)} Valid: {valid}")
             path, model = found
         fields = rest.split(".")
         node: Any = _get(self.source.data, path)

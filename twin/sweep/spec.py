@@ -4,6 +4,7 @@ A parameter is named as in the scene (``smt/oven_in.capacity``, ``sim.warmup_s``
 values on the command line (``--set NAME=VALUES``) or in a YAML spec file:
 
 - ``2..10``: integers 2 to 10 inclusive; ``0.8..1.2:0.1``: 0.8 to 1.2 in steps of 0.1 (inclusive);
+  ``0.8..1.2``: the continuous interval (Latin hypercube designs only);
 - ``0.8,1.0,1.2``: a list (each item read as a YAML scalar, so ``8h`` and ``true`` work too);
 - ``5``: one value (an override that every configuration shares);
 - ``[..]`` / ``{..}``: a YAML list, or one YAML mapping (a whole distribution, for example).
@@ -70,7 +71,7 @@ def _number(where: str, text: str) -> int | float:
     return value
 
 
-def _range(where: str, text: str) -> Parameter | tuple:
+def _range(where: str, text: str) -> tuple[tuple[Any, ...], float, float, bool]:
     bounds, _, step_text = text.partition(":")
     lo_text, _, hi_text = bounds.partition("..")
     lo, hi = _number(where, lo_text), _number(where, hi_text)
@@ -78,14 +79,15 @@ def _range(where: str, text: str) -> Parameter | tuple:
         step = _number(where, step_text)
         if step <= 0:
             raise UsageError(f"{where}: range step must be > 0, got {step_text.strip()!r}")
-    else:
-        if not (isinstance(lo, int) and isinstance(hi, int)):
-            raise UsageError(f"{where}: a range of non-integers needs a step, e.g. "
-                             f"'{lo_text.strip()}..{hi_text.strip()}:0.1'")
+    elif isinstance(lo, int) and isinstance(hi, int):
         step = 1
-    if hi < lo:
+    else:
+        step = None  # a continuous interval: sampled by LHS; a grid needs a step
+    if hi < lo or (hi == lo and step is None):
         raise UsageError(f"{where}: empty range ({lo} > {hi}); write the smaller bound first, e.g. "
-                         f"'{hi}..{lo}'")
+                         f"'{hi}..{lo}'" if hi < lo else f"{where}: empty interval ({lo}..{hi})")
+    if step is None:
+        return (), float(lo), float(hi), False
     integer = all(isinstance(v, int) for v in (lo, hi, step))
     count = int(math.floor((hi - lo) / step + 1e-9)) + 1
     if count > MAX_CONFIGURATIONS:
@@ -172,6 +174,10 @@ class SweepSpec:
             return [{}]
         if self.design == "lhs":
             return self._lhs()
+        for p in self.parameters:
+            if not p.values:
+                raise UsageError(f"parameter {p.name}: a range of non-integers ({p.low:g}..{p.high:g}) needs a step "
+                                 f"for a grid, e.g. '{p.low:g}..{p.high:g}:0.1', or sample it with --lhs N")
         count = math.prod(len(p.values) for p in self.parameters)
         if count > MAX_CONFIGURATIONS:
             raise UsageError(f"the grid has {count:,} configurations; at most {MAX_CONFIGURATIONS:,} "

@@ -212,8 +212,27 @@ def serve(
     insecure: Annotated[bool, typer.Option(help="serve without encryption or authentication (local demos "
                                                 "only)")] = False,
     record: Annotated[Path | None, typer.Option(help="record every message in and out to this MCAP file")] = None,
+    opcua: Annotated[str | None, typer.Option(help="also serve OPC UA at this URL, e.g. opc.tcp://127.0.0.1:4840 "
+                                                   "(docs/plc.md)")] = None,
+    opcua_cert_dir: Annotated[Path | None, typer.Option(help="OPC UA certificates (twin certs generate): "
+                                                             "Basic256Sha256 Sign/SignAndEncrypt, trusted clients "
+                                                             "only")] = None,
+    opcua_users: Annotated[Path | None, typer.Option(help="OPC UA users file (twin certs user); writers may write "
+                                                          "and call methods")] = None,
+    opcua_insecure: Annotated[bool, typer.Option(help="serve OPC UA without security, everyone may write (local "
+                                                      "demos only)")] = False,
+    modbus: Annotated[str | None, typer.Option(help="also serve Modbus TCP at HOST:PORT, e.g. 127.0.0.1:5020")]
+    = None,
+    tag_map: Annotated[Path | None, typer.Option(help="tag-map file (CSV/YAML, see twin tags --map): pinned "
+                                                      "addresses, PLC-started robot cells")] = None,
+    mirror: Annotated[Path | None, typer.Option(help="shadow mode: mirror plant devices into the twin per this "
+                                                     "mapping file (docs/plc.md)")] = None,
+    mirror_opcua: Annotated[str | None, typer.Option(help="shadow mode: the plant's OPC UA URL (overrides the "
+                                                          "mapping file's)")] = None,
+    mirror_modbus: Annotated[str | None, typer.Option(help="shadow mode: the plant's Modbus HOST:PORT (overrides "
+                                                           "the mapping file's)")] = None,
 ) -> None:
-    """Run a scene in real time (or faster) and serve its signals over the ZeroMQ bridge."""
+    """Run a scene in real time (or faster) and serve its signals over the ZeroMQ bridge (and OPC UA, Modbus)."""
     from .bridge import BridgeServer
     from .orchestrator import Twin
     from .scene import load_scene
@@ -235,6 +254,11 @@ def serve(
         server = BridgeServer(tw, bind, keys_dir=keys, lockstep=clock == "lockstep", record=record)
     except TwinError as exc:
         _fail(exc)
+    from .cli_plc import start_plc_adapters
+
+    plc = start_plc_adapters(server, model.name or scene.stem, opcua=opcua, opcua_cert_dir=opcua_cert_dir,
+                             opcua_users=opcua_users, opcua_insecure=opcua_insecure, modbus=modbus, tag_map=tag_map,
+                             mirror=mirror, mirror_opcua=mirror_opcua, mirror_modbus=mirror_modbus)
     out.print(f"serving {model.name or scene.stem} on {bind} (snapshots), deltas on port +1, device writes on "
               f"port +2; epoch {server.epoch}; "
               f"{'lockstep' if clock == 'lockstep' else 'free-running' if speed == 0 else f'{speed:g}x real time'}",
@@ -244,13 +268,19 @@ def serve(
     fell_behind = False
     try:
         while until_s is None or tw.time_s < until_s - 1e-9:
+            if plc is not None:  # bridge_in of the OPC UA / Modbus side: client writes and commands
+                plc.before_step()
             if clock == "lockstep":  # the partner's STEP requests advance the twin
                 if server.commands.poll(100) or server.snapshot.poll(0):
                     server.poll_in()
                 else:
                     server.publish_out()  # heartbeats while waiting
+                if plc is not None:
+                    plc.after_step()
                 continue
             server.step()
+            if plc is not None:
+                plc.after_step()
             if speed > 0:  # pace: simulated time follows the wall clock (scaled); never block on peers
                 ahead = tw.time_s / speed - (time.monotonic() - start)
                 if ahead > 0:
@@ -264,8 +294,12 @@ def serve(
         pass
     finally:
         server.close()
+        if plc is not None:
+            plc.close()
     out.print(f"stopped at t={tw.time_s:.2f} s; {server.stats}; worst lag behind the wall clock {behind:.3f} s",
               highlight=False)
+    if plc is not None:
+        out.print(f"PLC adapters: {plc.stats()}", highlight=False)
     if fell_behind:
         err.print(f"error: --strict: the twin fell {behind:.3f} s behind the wall clock at t={tw.time_s:.2f} s "
                   "(more than one control step)")

@@ -27,11 +27,8 @@ import plc_logic  # noqa: E402
 
 import twin  # noqa: E402
 from twin.bridge.adapters.host import PlcAdapters  # noqa: E402
-from twin.bridge.adapters.robotcell import RobotCell  # noqa: E402
-from twin.bridge.adapters.tagmap import load_overrides  # noqa: E402
+from twin.bridge.adapters.tagmap import load_overrides, load_robot_cells  # noqa: E402
 from twin.bridge.signals import SignalMap  # noqa: E402
-
-ROBOT_CYCLE_S = 2.5
 
 
 def _free_port() -> int:
@@ -49,8 +46,7 @@ def commission(transport: str = "modbus", wrong: bool = False, sim_s: float = 40
     kw = {"modbus": ("127.0.0.1", port)} if transport == "modbus" else \
         {"opcua_url": f"opc.tcp://127.0.0.1:{port}", "insecure": True}
     adapters = PlcAdapters(signals, scene.name, overrides=load_overrides(HERE / "tags.yaml"), **kw)
-    cell = RobotCell(tw, signals, "cell/robot", "cell/infeed", cycle_s=ROBOT_CYCLE_S, jam_after_s=1.0,
-                     commands=adapters.commands)
+    (cell,) = adapters.add_robot_cells(load_robot_cells(HERE / "tags.yaml"))  # the robot waits for the PLC
     adapters.start()
     stop = threading.Event()
 

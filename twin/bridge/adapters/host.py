@@ -9,12 +9,25 @@ simulation thread never waits for them.
 
 from __future__ import annotations
 
+from ...errors import UsageError
 from .aio import AsyncThread
 from .commands import LineCommands
 from .exchange import Exchange
 from .tagmap import build_tag_map
 
-__all__ = ["PlcAdapters"]
+__all__ = ["PlcAdapters", "parse_host_port"]
+
+
+def parse_host_port(option: str, value: str) -> tuple[str, int]:
+    """(host, port) of ``HOST:PORT``.
+
+    Raises:
+        UsageError: not of that form, or the port is not in 1..65535.
+    """
+    host, sep, port = (value or "").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"{option} must look like 127.0.0.1:5020 (host:port, port 1..65535), got {value!r}")
+    return host.strip("[]"), int(port)
 
 
 class PlcAdapters:
@@ -43,6 +56,13 @@ class PlcAdapters:
         self.opcua = self.modbus = None
         self.mirrors: list = []
         self._thread: AsyncThread | None = None
+
+    def add_robot_cells(self, cells: list[dict]) -> list:
+        """Put the robot stations of ``cells`` (``tagmap.load_robot_cells``) under PLC start control."""
+        from .robotcell import RobotCell
+
+        return [RobotCell(self.signals.twin, self.signals, c["station"], c["conveyor"], float(c["cycle_s"]),
+                          float(c.get("jam_after_s", 1.0)), commands=self.commands) for c in cells]
 
     def start(self) -> None:
         """Build the tag map (after every provider was added) and start the servers and mirrors.

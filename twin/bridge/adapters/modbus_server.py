@@ -18,6 +18,7 @@ the simulation thread, so no client ever blocks the simulation.
 
 from __future__ import annotations
 
+import logging
 import math
 import struct
 
@@ -187,13 +188,14 @@ class ModbusAdapter:
 
     async def start(self) -> None:
         """Listen; raises UsageError when the port cannot be bound."""
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # failures are reported once, below
         self.server = ModbusTcpServer(self.context, address=(self.host, self.port))
         try:
             await self.server.serve_forever(background=True)
-        except (RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError):
             self.server = None
-            raise UsageError(f"--modbus: cannot listen on {self.host}:{self.port} (port in use or address not "
-                             f"local): {exc}") from None
+            raise UsageError(f"--modbus: cannot listen on {self.host}:{self.port}: the port is in use or the address "
+                             "is not local") from None
 
     async def stop(self) -> None:
         if self.server is not None:

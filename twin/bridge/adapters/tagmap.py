@@ -23,7 +23,7 @@ from pathlib import Path
 from ...core import layout as L
 from ...errors import UsageError
 
-__all__ = ["Tag", "TagMap", "build_tag_map", "load_overrides", "NAMESPACE_PREFIX", "STATE_CODES",
+__all__ = ["Tag", "TagMap", "build_tag_map", "load_overrides", "load_robot_cells", "NAMESPACE_PREFIX", "STATE_CODES",
            "TABLES", "DTYPES"]
 
 #: namespace URI of the twin's nodes is this plus the scene name
@@ -114,8 +114,8 @@ def _default_place(sig) -> tuple[str, str, float]:
     table = "holding_register" if sig.writable else "input_register"
     if sig.type == "float":
         return table, "float32", 1.0
-    if sig.type == "str":
-        return table, "uint16", 1.0
+    if sig.type == "str":  # a station state is a code; free text has no Modbus form (OPC UA only)
+        return (table if sig.name.endswith(".state") else None), "uint16", 1.0
     return table, ("int32" if sig.writable else "uint32"), 1.0
 
 
@@ -281,11 +281,42 @@ def load_overrides(path: str | Path) -> dict[str, dict]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("tags"), dict):
-        raise UsageError(f"{path}: expected a mapping with a 'tags' mapping (signal -> fields), or use a .csv file")
+    if not isinstance(data, dict) or not isinstance(data.get("tags", {}), dict) or set(data) - {"tags", "robot_cells"}:
+        raise UsageError(f"{path}: expected a mapping with 'tags' (signal -> fields) and optionally 'robot_cells', "
+                         "or use a .csv file")
+    data.setdefault("tags", {})
     allowed = {"node_id", "modbus_unit", "table", "address", "dtype", "word_order", "scale"}
     for name, fields in data["tags"].items():
         if not isinstance(fields, dict) or set(fields) - allowed:
             bad = sorted(set(fields) - allowed) if isinstance(fields, dict) else fields
             raise UsageError(f"{path}: tags.{name}: unknown fields {bad}; valid: {sorted(allowed)}")
     return {str(k): dict(v) for k, v in data["tags"].items()}
+
+
+def load_robot_cells(path: str | Path | None) -> list[dict]:
+    """The ``robot_cells`` list of a YAML tag-map file: robot stations that wait for a PLC's start
+    (``[{station, conveyor, cycle_s, jam_after_s}]``, see ``robotcell.RobotCell``); [] for none or a CSV.
+
+    Raises:
+        UsageError: unreadable, or an entry lacks a field or has an unknown one.
+    """
+    if path is None or Path(path).suffix.lower() == ".csv":
+        return []
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read tag-map file {path}: {exc}") from None
+    cells = (data or {}).get("robot_cells") or []
+    if not isinstance(cells, list):
+        raise UsageError(f"{path}: robot_cells must be a list of {{station, conveyor, cycle_s}}")
+    for i, c in enumerate(cells):
+        fields = {"station", "conveyor", "cycle_s", "jam_after_s"}
+        if not isinstance(c, dict) or not {"station", "conveyor", "cycle_s"} <= set(c) or set(c) - fields:
+            raise UsageError(f"{path}: robot_cells[{i}]: needs station, conveyor, cycle_s (and optionally "
+                             f"jam_after_s), got {c!r}")
+        for k in ("cycle_s", "jam_after_s"):
+            if k in c and (isinstance(c[k], bool) or not isinstance(c[k], int | float) or not c[k] > 0):
+                raise UsageError(f"{path}: robot_cells[{i}].{k} must be a number > 0, got {c[k]!r}")
+    return cells

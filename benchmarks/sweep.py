@@ -1,0 +1,114 @@
+"""Sweep throughput: runs per second serial, in the batch kernel, and on a Dask local cluster.
+
+Scene: the 10-station line of ``line_vs_simpy.py`` (exponential process times of mean 1, buffers
+of 5, failures MTBF 100 / MTTR 5), swept over the capacity of buffer ``b5`` (1..10) with 100
+replications each: 1,000 short runs of ``--until`` time units (default 2,000). The same sweep runs
+three ways through ``twin.sweep``: ``serial`` (one Twin per run, this process), ``batch`` (one batch
+kernel call per configuration, this process) and ``dask`` (a LocalCluster of 2 single-threaded
+worker processes, tasks of several replications). The per-run results of the three must be
+identical (``identical_results``).
+
+Dask's scaling efficiency is measured on long runs (``--long-until``, default 800,000 time units,
+about a second each on the reference machine), as the issue states it: ``long_runs`` runs on the
+2-worker cluster against the same runs in the batch kernel here,
+``dask_efficiency = (runs/s on Dask) / (workers x runs/s in one process)``. The cluster start and
+the workers' kernel loading are timed apart (``cluster_start_s``) and not counted.
+
+Usage: ``.venv/bin/python benchmarks/sweep.py [--quick] [--until T] [--long-until T] [--long-runs N]``.
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _harness import Timer, emit_json, machine_info, numba_cache_files, print_header
+from line_vs_simpy import line_scene_data
+
+WORKERS = 2
+FIRST_SEED = 1
+COMPARED = ["config_id", "replication", "seed", "throughput_total", "wip_avg", "lead_time_mean_s", "good"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="4 long runs instead of 12 (< 60 s with a warm cache)")
+    ap.add_argument("--until", type=float, default=2_000.0, help="short run length (time units)")
+    ap.add_argument("--long-until", type=float, default=800_000.0, help="long run length for the efficiency")
+    ap.add_argument("--long-runs", type=int, default=None, help="long runs (default 12; quick 4)")
+    args = ap.parse_args()
+    long_runs = args.long_runs or (4 if args.quick else 12)
+
+    cache_files = numba_cache_files()
+    machine = machine_info()
+    print_header("sweep: 1,000 short runs serial / batch kernel / Dask local (2 workers)", machine, cache_files)
+    with Timer() as t_import:
+        import pandas as pd
+
+        import twin
+        from twin.scene import scene_from_data
+        from twin.sweep.execute import connect
+        from twin.sweep.runner import warm_up
+    scene = scene_from_data(line_scene_data())
+    params = {"b5.capacity": "1..10"}
+    with Timer() as t_compile:
+        warm_up()
+    print(f"import  : {t_import.s:.2f} s   first call (JIT compile / cache load): {t_compile.s:.2f} s")
+
+    def run(executor: str, until: float, reps: int, grid=params, **kw):
+        with Timer() as t:
+            result = twin.sweep(scene, grid, replications=reps, until=until, seed=FIRST_SEED, executor=executor,
+                                **kw)
+        return result, t.s
+
+    serial, t_serial = run("serial", args.until, 100)
+    batch, t_batch = run("batch", args.until, 100)
+    with Timer() as t_start:
+        client = connect(None, WORKERS)
+        client.run(warm_up)
+    try:
+        dask, t_dask = run("dask", args.until, 100, client=client)
+        long_grid = {"b5.capacity": f"1..{long_runs}"}
+        long_dask, t_long_dask = run("dask", args.long_until, 1, grid=long_grid, client=client, chunk=1)
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    long_batch, t_long_batch = run("batch", args.long_until, 1, grid=long_grid)
+
+    n = len(serial.runs)
+    same = all(r.runs[COMPARED].equals(serial.runs[COMPARED]) for r in (batch, dask))
+    same_long = long_dask.runs[COMPARED].equals(long_batch.runs[COMPARED])
+    rates = {k: n / t for k, t in (("serial", t_serial), ("batch", t_batch), ("dask", t_dask))}
+    long_rate_1 = long_runs / t_long_batch
+    long_rate_dask = long_runs / t_long_dask
+    efficiency = long_rate_dask / (WORKERS * long_rate_1)
+    short_eff = rates["dask"] / (WORKERS * rates["batch"])
+    tp = pd.Series(serial.summary["throughput_total_mean"].values / args.until, index=range(1, 11))
+
+    print(f"\nshort runs: {n:,} runs x {args.until:,.0f} time units (10 configurations x 100 replications)")
+    for k in ("serial", "batch", "dask"):
+        print(f"  {k:<6}: {rates[k]:8,.1f} runs/s")
+    print(f"  batch kernel vs serial: {rates['batch'] / rates['serial']:.2f}x; Dask (2 workers) vs batch here: "
+          f"{rates['dask'] / rates['batch']:.2f}x")
+    print(f"long runs : {long_runs} runs x {args.long_until:,.0f} time units, {t_long_batch / long_runs:.2f} s each "
+          f"in one process; Dask on {WORKERS} workers: {long_rate_dask:.2f} runs/s vs {long_rate_1:.2f} runs/s "
+          f"-> efficiency {efficiency:.0%} (goal >= 80%: {'met' if efficiency >= 0.8 else 'NOT met'})")
+    print(f"cluster   : start + worker kernel load {t_start.s:.2f} s (not counted)")
+    print(f"checks    : per-run results identical across serial, batch and Dask: {same}; long runs: {same_long}")
+    print("throughput vs b5 capacity (parts/time unit): " + ", ".join(f"{b}: {v:.4f}" for b, v in tp.items()))
+
+    emit_json({
+        "benchmark": "sweep", "quick": args.quick, "runs": n, "until": args.until,
+        "runs_per_s_serial": round(rates["serial"], 2), "runs_per_s_batch": round(rates["batch"], 2),
+        "runs_per_s_dask": round(rates["dask"], 2), "dask_workers": WORKERS,
+        "dask_efficiency": round(efficiency, 3), "dask_efficiency_short_runs": round(short_eff, 3),
+        "long_runs": long_runs, "long_until": args.long_until, "long_run_s": round(t_long_batch / long_runs, 3),
+        "batch_speedup_vs_serial": round(rates["batch"] / rates["serial"], 3),
+        "identical_results": bool(same and same_long), "cluster_start_s": round(t_start.s, 3),
+        "compile_s": round(t_compile.s, 3), "numba_cache_cold": cache_files == 0, "machine": machine,
+    })
+
+
+if __name__ == "__main__":
+    main()

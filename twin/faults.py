@@ -14,37 +14,95 @@ from __future__ import annotations
 import math
 
 from .core.compile import STATION_FAULTS
+from .errors import UsageError
 from .scene.models import Scene, ScheduledFault
 
-__all__ = ["ConveyorStops", "blackout_windows", "fault_summary"]
+__all__ = ["FaultRunner", "blackout_windows", "fault_summary"]
 
 
-class ConveyorStops:
-    """The scene's ``conveyor_stop`` faults: boundary times and the belt speeds to restore."""
+class FaultRunner:
+    """Applies belt stops (scheduled ``conveyor_stop`` faults) and faults injected at run time.
+
+    Scheduled belt stops come from the scene; :meth:`inject` adds a window that starts now (a
+    demo's "fault" button, a test). Injected station faults stop the station through the engine
+    (like a failure without a failure mode: trace detail ``injected``); injected sensor blackouts
+    are windows the orchestrator's sensors consult (:meth:`blackouts`).
+    """
 
     def __init__(self, scene: Scene, engine) -> None:
         self.engine = engine
         self.faults = [f for f in scene.faults if f.kind == "conveyor_stop"]
         self.saved: dict[str, float] = {}  # conveyor -> speed to restore, while stopped
+        #: injected windows not yet over: (kind, target, start_s, end_s, effect)
+        self.injected: list[tuple[str, str, float, float, str]] = []
+        self._stations = {s.name: s for s in scene.stations}
+        self._conveyors = {c.name for c in scene.conveyors}
 
     def next_time(self, after_s: float) -> float:
-        """The first start or end of a stop strictly after ``after_s`` (inf when none)."""
+        """The first start or end of a belt stop, or end of an injected fault, after ``after_s``."""
         best = math.inf
         for f in self.faults:
             for t in _boundaries(f, after_s):
                 best = min(best, t)
+        for *_, end, _effect in self.injected:
+            if end > after_s + 1e-9:
+                best = min(best, end)
         return best
 
+    def inject(self, kind: str, target: str, duration_s: float, now_s: float) -> str:
+        """Start a fault now for ``duration_s``; return its effect (see ``ScheduledFault``)."""
+        if not (math.isfinite(duration_s) and duration_s > 0):
+            raise UsageError(f"inject_fault: duration_s must be > 0, got {duration_s}")
+        station = self._stations.get(target)
+        vision = station is not None and station.inspection is not None and station.inspection.vision is not None
+        if kind in ("station_down", "robot_malfunction") or (kind == "sensor_blackout" and vision):
+            if station is None or (kind == "robot_malfunction" and station.robot_cell is None):
+                what = "station with a robot_cell" if kind == "robot_malfunction" else "station"
+                raise UsageError(f"inject_fault({kind!r}): no {what} named {target!r}")
+            self.engine.force_station_down(target, True)
+            effect = "station stopped"
+        elif kind == "conveyor_stop":
+            if target not in self._conveyors:
+                raise UsageError(f"inject_fault('conveyor_stop'): no conveyor named {target!r}")
+            effect = "belt stopped"
+        elif kind == "sensor_blackout":
+            effect = "no readings"  # the orchestrator checks the target is one of its sensors
+        else:
+            raise UsageError(f"inject_fault: kind must be station_down, robot_malfunction, conveyor_stop "
+                             f"or sensor_blackout, got {kind!r}")
+        self.injected.append((kind, target, now_s, now_s + duration_s, effect))
+        self.apply(now_s)
+        return effect
+
+    def blackouts(self, target: str) -> list[tuple[float, float]]:
+        """Injected blackout windows of sensor ``target``."""
+        return [(a, b) for kind, t, a, b, effect in self.injected
+                if kind == "sensor_blackout" and t == target and effect == "no readings"]
+
     def apply(self, t_s: float) -> None:
-        """Stop or restart the belts whose windows start or end at ``t_s``."""
-        for f in self.faults:
-            active = _active(f, t_s)
-            if active and f.target not in self.saved:
-                self.saved[f.target] = self.engine.conveyor_speed(f.target)
-                self.engine.set_conveyor_speed(f.target, 0.0)
-            elif not active and f.target in self.saved and not any(
-                    _active(g, t_s) for g in self.faults if g.target == f.target):
-                self.engine.set_conveyor_speed(f.target, self.saved.pop(f.target))
+        """Stop or restart belts and stations whose windows start or end at ``t_s``."""
+        for kind, target, _a, end, effect in list(self.injected):
+            if end <= t_s + 1e-9:
+                self.injected.remove((kind, target, _a, end, effect))
+                if effect == "station stopped":
+                    self.engine.force_station_down(target, False)
+        belts = {f.target for f in self.faults} | set(self.saved)
+        belts |= {t for k, t, *_ in self.injected if k == "conveyor_stop"}
+        for target in sorted(belts):
+            stopped = any(_active(f, t_s) for f in self.faults if f.target == target) or any(
+                k == "conveyor_stop" and t == target for k, t, *_ in self.injected)
+            if stopped and target not in self.saved:
+                self.saved[target] = self.engine.conveyor_speed(target)
+                self.engine.set_conveyor_speed(target, 0.0)
+            elif not stopped and target in self.saved:
+                self.engine.set_conveyor_speed(target, self.saved.pop(target))
+
+    def get_state(self) -> dict:
+        return {"saved": dict(self.saved), "injected": list(self.injected)}
+
+    def set_state(self, state: dict) -> None:
+        self.saved = dict(state.get("saved", {}))
+        self.injected = [tuple(w) for w in state.get("injected", [])]
 
 
 def _active(f: ScheduledFault, t_s: float) -> bool:

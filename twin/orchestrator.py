@@ -21,7 +21,7 @@ from .core.kpi import accumulators, compute_kpis
 from .core.rng import stream_seed
 from .core.trace import merge_rows, part_summary, trace_columns, write_table, write_trace
 from .errors import DeadlockError, UsageError
-from .faults import ConveyorStops, blackout_windows, fault_summary
+from .faults import FaultRunner, blackout_windows, fault_summary
 from .scene.durations import parse_duration_s
 from .scene.models import Scene
 
@@ -60,7 +60,7 @@ class Twin:
         if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
             raise UsageError(f"warmup_s must be >= 0, got {self.warmup_s}")
         self.engine = Engine(scene, self.seed, trace=trace)
-        self.conveyor_stops = ConveyorStops(scene, self.engine)
+        self.faults = FaultRunner(scene, self.engine)
         self.logistics = None
         if scene.transports or scene.storages:
             from .logistics import Logistics
@@ -110,12 +110,12 @@ class Twin:
 
     def _advance_faults(self, t_end: float) -> None:
         """Advance to ``t_end``, stopping and restarting belts at their scheduled faults' exact times."""
-        stops = self.conveyor_stops
+        faults = self.faults
         if self.time_s == 0.0:
-            stops.apply(0.0)
-        while (t_fault := stops.next_time(self.time_s)) <= t_end:
+            faults.apply(0.0)
+        while (t_fault := faults.next_time(self.time_s)) <= t_end:
             self._advance_core(t_fault)
-            stops.apply(t_fault)
+            faults.apply(t_fault)
         self._advance_core(t_end)
 
     def _advance_core(self, t_end: float) -> None:
@@ -177,6 +177,31 @@ class Twin:
                     for hook in self._frame_hooks:
                         hook(name, frame)
         return self.time_s
+
+    def inject_fault(self, kind: str, target: str, duration_s: float) -> str:
+        """Start a fault now, recovered after ``duration_s`` (what a demo's fault button does).
+
+        ``kind`` and ``target`` as in the scene's ``faults:`` (``station_down``, ``robot_malfunction``,
+        ``conveyor_stop``, ``sensor_blackout``). Returns the effect. Station faults appear in the
+        trace as failure and repair with detail ``injected``.
+        """
+        sensors = {sensor.name: channel for sensor, channel in self._sensors}
+        station_names = {s.name for s in self.scene.stations}
+        if kind == "sensor_blackout" and target not in station_names and target not in sensors \
+                and target not in self.cameras:
+            valid = sorted(sensors) + sorted(self.cameras)
+            raise UsageError(f"inject_fault('sensor_blackout'): no sensor or camera named {target!r} in the 3D "
+                             f"world (Twin(physics=True) builds them). Valid: {valid}")
+        effect = self.faults.inject(kind, target, float(duration_s), self.time_s)
+        if effect == "no readings":
+            window = (self.time_s, self.time_s + float(duration_s))
+            if target in sensors:
+                from .sensors.channel import Fault
+
+                sensors[target].faults = (*sensors[target].faults, Fault("blackout", *window))
+            else:
+                self._camera_blackouts.setdefault(target, []).append(window)
+        return effect
 
     def _camera_dark(self, name: str) -> bool:
         """Whether a scheduled blackout of camera ``name`` is on now (it then delivers no frame)."""
@@ -319,7 +344,7 @@ class Twin:
         return {"engine": self.engine.get_state(), "steps": self._steps,
                 "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()},
                 "logistics": None if self.logistics is None else self.logistics.get_state(),
-                "stopped_belts": dict(self.conveyor_stops.saved)}
+                "faults": self.faults.get_state()}
 
     def set_state(self, snapshot: dict) -> None:
         """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
@@ -329,7 +354,7 @@ class Twin:
             self.logistics.set_state(snapshot["logistics"])
         self.engine.set_state(snapshot["engine"])
         self._steps = int(snapshot["steps"])
-        self.conveyor_stops.saved = dict(snapshot.get("stopped_belts", {}))
+        self.faults.set_state(snapshot.get("faults", {}))
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
 

@@ -74,3 +74,33 @@ def test_robot_malfunction_needs_a_robot_and_target_is_checked():
     bad = SCENE.replace("duration_s: 50, every_s: 400", "duration_s: 50, every_s: 40")
     with pytest.raises(twin.SceneError, match="every_s"):
         twin.load_scene_text(bad)
+
+
+def test_injected_faults_stop_and_recover():
+    """Faults injected at run time (the viewer's fault button) stop a station or a belt now and
+    recover after their duration; they survive a snapshot round trip."""
+    tw = twin.Twin(twin.load_scene_text(SCENE.split("faults:")[0]), seed=1)
+    tw.run(until=200)
+    assert tw.inject_fault("station_down", "m", 100) == "station stopped"
+    assert tw.inject_fault("conveyor_stop", "belt", 50) == "belt stopped"
+    assert tw.engine.conveyor_speed("belt") == 0.0
+    snap = tw.get_state()
+    tw.run(until=600)
+    first = tw.kpis()
+    tr = tw.trace()
+    m = tr["element"] == "m"
+    assert tr["t_s"][m & (tr["event"] == "failure")].tolist() == [200.0]
+    assert tr["t_s"][m & (tr["event"] == "repair")].tolist() == [300.0]
+    assert tr["detail"][m & (tr["event"] == "failure")].tolist() == ["injected"]
+    ends = _events(tr, "process_end", "m")
+    assert not np.any((ends > 200 + 1e-9) & (ends < 300 - 1e-9)) and np.any(ends > 300)
+    leaves = _events(tr, "leave", "belt")
+    assert not np.any((leaves > 200 + 1e-9) & (leaves < 250 - 1e-9))
+    assert tw.engine.conveyor_speed("belt") == 0.5
+    tw.set_state(snap)
+    tw.run(until=600)
+    assert tw.kpis() == first
+    with pytest.raises(twin.UsageError, match="no conveyor named 'm'"):
+        tw.inject_fault("conveyor_stop", "m", 10)
+    with pytest.raises(twin.UsageError, match="duration_s must be > 0"):
+        tw.inject_fault("station_down", "m", 0)

@@ -18,6 +18,7 @@ from .compile import compile_scene, initial_state
 from .events import (
     complete_external,
     conveyor_positions,
+    force_station_down,
     init_kernel,
     photo_eye_scan,
     run_until,
@@ -124,6 +125,16 @@ class Engine:
             new[: old.shape[0]] = old
             grown[name] = new
         self._set(self.state._replace(**grown))
+
+    def force_station_down(self, name: str, down: bool) -> None:
+        """Stop a station now (``down``), or lift one such stop; stops nest like failures."""
+        n = self._node(name, L.KIND_STATION)
+        if not down and self.state.st_down[n] <= 0:
+            raise SimulationError(f"station {name!r} is not down")
+        if self.state.tr_n[0] + self._trace_margin >= self.state.tr_t.shape[0]:
+            self._grow(_GROWABLE[L.ST_TRACE_FULL])
+        force_station_down(self._p, self._s, n, bool(down), self.t)
+        self._finish_cascade()
 
     def conveyor_speed(self, name: str) -> float:
         """A conveyor's belt speed now (m/s; 0 while it stands)."""

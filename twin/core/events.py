@@ -383,6 +383,25 @@ def set_conveyor_speed(params, state, n, v, t):
 
 
 @njit(cache=True)
+def force_station_down(params, state, n, down, t):
+    """Stop station ``n`` now (``down``) or lift one such stop, like a failure without a failure mode
+    (an injected fault: trace events failure/repair with aux -1)."""
+    P = view(params)
+    S = view(state)
+    if down:
+        S.st_down[n] += 1
+        S.st_fail_count[n] += 1
+        trace(S, TR_FAILURE, -1, n, -1, t)
+        if S.st_down[n] == 1:
+            station_pause(P, S, n, t)
+    else:
+        S.st_down[n] -= 1
+        trace(S, TR_REPAIR, -1, n, -1, t)
+        station_resume(P, S, n, t)
+    _drain(P, S, t)
+
+
+@njit(cache=True)
 def conveyor_positions(params, state, t, out_node, out_pos, out_part):
     """Write every conveyor part's node, position (m from the entrance) and part slot; return the count."""
     P = view(params)

@@ -41,7 +41,8 @@ def trace_columns(s: L.LineState, names) -> dict[str, np.ndarray]:
     element = nodes[s.tr_node[:n]]
     detail = np.full(n, "", dtype=object)
     for i in np.flatnonzero((event == L.TR_FAILURE) | (event == L.TR_REPAIR)):
-        detail[i] = names.failures[aux[i]][len(element[i]) + 1:]  # "station/mode" -> "mode"
+        # "station/mode" -> "mode"; aux -1: a fault injected at run time (Twin.inject_fault)
+        detail[i] = names.failures[aux[i]][len(element[i]) + 1:] if aux[i] >= 0 else "injected"
     return {
         "t_s": s.tr_t[:n].copy(),
         "part_id": uid.copy(),

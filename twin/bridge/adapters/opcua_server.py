@@ -272,9 +272,10 @@ class OpcUaAdapter:
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(fut), 5.0)
         except TimeoutError:
-            raise ua.UaStatusCodeError(ua.StatusCodes.BadTimeout) from None
-        except ValueError:
-            raise ua.UaStatusCodeError(ua.StatusCodes.BadInvalidArgument) from None
+            return _failed(ua.StatusCodes.BadTimeout, "the twin did not step within 5 s")
+        except ValueError as exc:  # refused: the reason goes back as the output argument
+            bad = ua.StatusCodes.BadInvalidState if "sync" in str(exc) else ua.StatusCodes.BadInvalidArgument
+            return _failed(bad, str(exc))
         return [ua.Variant(result, ua.VariantType.String)]
 
     async def _start(self, parent):
@@ -289,7 +290,7 @@ class OpcUaAdapter:
     async def _inject(self, parent, target, kind, duration):
         values = [getattr(v, "Value", v) for v in (target, kind, duration)]
         if not (isinstance(values[0], str) and isinstance(values[1], str) and isinstance(values[2], float)):
-            raise ua.UaStatusCodeError(ua.StatusCodes.BadTypeMismatch)
+            return _failed(ua.StatusCodes.BadTypeMismatch, "InjectFault(Target: String, Kind: String, DurationS: Double)")
         return await self._command("inject_fault", *values)
 
     async def stop(self) -> None:
@@ -300,6 +301,12 @@ class OpcUaAdapter:
         if self.server is not None:
             await self.server.stop()
             self.server = None
+
+
+def _failed(code, reason: str) -> ua.CallMethodResult:
+    """A refused call: its status code, and the reason as the Result output argument."""
+    return ua.CallMethodResult(StatusCode=ua.StatusCode(code), OutputArguments=[ua.Variant(reason[:500],
+                                                                                          ua.VariantType.String)])
 
 
 def _arg(name: str, vtype: ua.VariantType) -> ua.Argument:

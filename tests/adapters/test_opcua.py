@@ -149,6 +149,7 @@ def test_methods_start_stop_reset_inject_fault(served):
 
 def test_a_value_never_received_is_bad_waiting_for_initial_data():
     """Before the twin's first snapshot reaches the server, no value is invented."""
+    import twin
     from tests.adapters.conftest import SCENE, free_port
     from twin.bridge.adapters.aio import AsyncThread
     from twin.bridge.adapters.commands import LineCommands
@@ -156,7 +157,6 @@ def test_a_value_never_received_is_bad_waiting_for_initial_data():
     from twin.bridge.adapters.opcua_server import OpcUaAdapter
     from twin.bridge.adapters.tagmap import build_tag_map
     from twin.bridge.signals import SignalMap
-    import twin
 
     sm = SignalMap(twin.Twin(twin.load_scene_text(SCENE), trace=False))
     ex = Exchange(sm, LineCommands(sm))

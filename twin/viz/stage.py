@@ -52,8 +52,8 @@ def dress_hall(world: World, layout_lo: np.ndarray, layout_hi: np.ndarray, eyes:
         world.remove("floor")
     slab = 0.05
     box("floor", (half[0] + 1.0, half[1] + 1.0, slab), (centre[0], centre[1], -slab), _FLOOR_RGBA)
-    # walkway: a yellow rectangle 1 m outside the layout's footprint, 12 cm wide
-    w, t = 0.06, 0.5 * _LANE_TOP_M
+    # walkway: a yellow rectangle 1 m outside the layout's footprint, 15 cm wide
+    w, t = 0.075, 0.5 * _LANE_TOP_M
     wlo, whi = lo[:2] - 1.0, hi[:2] + 1.0
     mid = 0.5 * (wlo + whi)
     hx, hy = 0.5 * (whi - wlo)

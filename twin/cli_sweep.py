@@ -91,7 +91,7 @@ def _print_summary(result, limit: int = 40) -> None:
                   title=f"{len(s)} configuration(s) x {result.runs['replication'].nunique()} replication(s); "
                         f"mean ± 95% CI", title_justify="left")
     for r in s.head(limit).to_dict("records"):
-        table.add_row(*[str(r[p]) for p in result.parameters], f"{r['n']}" + (f" ({r['failed']} failed)" if
+        table.add_row(*[f"{r[p]:.4g}" if isinstance(r[p], float) else str(r[p]) for p in result.parameters], f"{r['n']}" + (f" ({r['failed']} failed)" if
                                                                              r["failed"] else ""),
                       _fmt(r["throughput_per_hour_mean"], r["throughput_per_hour_ci95"]),
                       _fmt(r["wip_avg_mean"], r["wip_avg_ci95"]),

@@ -69,6 +69,16 @@ def test_dask_local_cluster_gives_identical_runs(scene, serial, client):
     pd.testing.assert_frame_equal(dask.runs[COMPARED], serial.runs[COMPARED])
 
 
+def test_scheduler_address_runs_on_that_cluster(scene, serial, client):
+    """--scheduler tcp://...: the sweep connects to the running cluster (and leaves it running)."""
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    remote = twin.sweep(scene, PARAMS, replications=4, until=3000, scheduler=address)
+    assert remote.executor == "dask"
+    pd.testing.assert_frame_equal(remote.runs[COMPARED], serial.runs[COMPARED])
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
 def test_process_pool_gives_identical_runs(scene, serial):
     pool = twin.sweep(scene, PARAMS, replications=4, until=3000, executor="processes", workers=2, chunk=1)
     pd.testing.assert_frame_equal(pool.runs[COMPARED], serial.runs[COMPARED])

@@ -99,11 +99,13 @@ class PlcAdapters:
 
         if "opcua" in m:
             self.mirrors.append(OpcUaMirror(self.exchange, m["opcua"]["url"], m["opcua"]["nodes"],
-                                            timeout_s=m["timeout_s"], fallback=m["fallback"]))
+                                            timeout_s=m["timeout_s"], fallback=m["fallback"],
+                                            max_backoff_s=m.get("max_backoff_s", 30.0)))
         if "modbus" in m:
             mb = m["modbus"]
             self.mirrors.append(ModbusMirror(self.exchange, mb["host"], mb["port"], mb["tags"], unit=mb["unit"],
-                                             poll_s=mb["poll_s"], timeout_s=m["timeout_s"], fallback=m["fallback"]))
+                                             poll_s=mb["poll_s"], timeout_s=m["timeout_s"], fallback=m["fallback"],
+                                             max_backoff_s=m.get("max_backoff_s", 30.0)))
         for mirror in self.mirrors:
             self._thread.submit(mirror.run())
 

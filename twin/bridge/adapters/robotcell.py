@@ -13,7 +13,8 @@ stops the belt and the robot (safe state) and keeps the signal history that led 
 - ``collision`` (code 2): the robot was started while the belt moved (it reaches into moving parts);
 - ``empty_pick`` (code 3): the robot was started with no part in the nest.
 
-``line.Reset`` (the reset command) clears the fault.
+``line.Reset`` (the reset command) clears the fault. The history is sampled whenever the signals are
+read, i.e. every control step of a served twin.
 """
 
 from __future__ import annotations

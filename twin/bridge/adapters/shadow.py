@@ -14,8 +14,9 @@ real plant instead of a simulated controller. Each mirror runs on the adapters' 
 
 Mapping file (YAML), see ``docs/plc.md``::
 
-    timeout_s: 2.0
-    fallback: safe
+    timeout_s: 2.0          # lost this long: BadNoCommunication and the fallback
+    fallback: safe          # hold | simulate | safe
+    max_backoff_s: 30       # reconnection back-off cap
     opcua: {url: "opc.tcp://10.0.0.5:4840", nodes: {belt.speed_mps: "ns=2;s=Line1.Belt.Speed"}}
     modbus: {host: 10.0.0.6, port: 502, unit: 1, poll_s: 0.1,
              tags: {belt.motor_on: {table: coil, address: 0}, belt.speed_mps: {table: holding_register, address: 0}}}
@@ -221,16 +222,20 @@ def load_mirror_map(path: str | Path, signals, opcua_url: str | None = None,
         raise UsageError(f"--mirror: {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not ({"opcua", "modbus"} & set(data)):
         raise UsageError(f"--mirror: {path} needs an 'opcua' and/or a 'modbus' section (see docs/plc.md)")
-    unknown = set(data) - {"opcua", "modbus", "timeout_s", "fallback"}
+    unknown = set(data) - {"opcua", "modbus", "timeout_s", "fallback", "max_backoff_s"}
     if unknown:
-        raise UsageError(f"--mirror: {path}: unknown keys {sorted(unknown)}; valid: opcua, modbus, timeout_s, fallback")
+        raise UsageError(f"--mirror: {path}: unknown keys {sorted(unknown)}; valid: opcua, modbus, timeout_s, fallback, "
+                         "max_backoff_s")
+    max_backoff_s = data.get("max_backoff_s", 30.0)
+    if not isinstance(max_backoff_s, int | float) or not 0.5 <= max_backoff_s <= 3600:
+        raise UsageError(f"--mirror: {path}: max_backoff_s must be in 0.5..3600 s, got {max_backoff_s!r}")
     timeout_s = data.get("timeout_s", 2.0)
     if not isinstance(timeout_s, int | float) or not timeout_s > 0:
         raise UsageError(f"--mirror: {path}: timeout_s must be a number > 0, got {timeout_s!r}")
     fallback = data.get("fallback", "hold")
     if fallback not in ("hold", "simulate", "safe"):
         raise UsageError(f"--mirror: {path}: fallback must be hold, simulate or safe, got {fallback!r}")
-    out = {"timeout_s": float(timeout_s), "fallback": fallback}
+    out = {"timeout_s": float(timeout_s), "fallback": fallback, "max_backoff_s": float(max_backoff_s)}
     seen: set[str] = set()
 
     def signal(name, where):

@@ -74,6 +74,14 @@ def _run(kind: str, scene, spec_obj, kwargs: dict, **extra):
         if kind == "optimize":
             return optimize(scene, spec_obj, progress=progress, **kwargs, **extra)
         return sweep(scene, spec_obj, progress=progress, **kwargs, **extra)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.stop()
+        where = extra.get("out")
+        err.print(f"interrupted: the finished runs are journalled in {where}/runs.jsonl; run the same command "
+                  "with --resume to finish" if where else "interrupted (without --out nothing was kept)",
+                  highlight=False)
+        raise typer.Exit(130) from None
     finally:
         if bar is not None:
             bar.stop()

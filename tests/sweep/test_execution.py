@@ -168,3 +168,17 @@ def test_a_failing_run_is_retried_then_reported(tmp_path, monkeypatch):
     assert result.failed["error"].str.contains("MemoryError: worker out of memory").all()
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["runs_failed"] == 2 and summary["summary"][2]["failed"] == 2
+
+
+def test_a_whole_distribution_as_a_parameter(tmp_path):
+    """Mapping values (a whole distribution) sweep like scalars, in the table as JSON text."""
+    scene = two_machines(tmp_path)
+    values = '[{dist: exponential, mean: 0.5}, {dist: constant, value: 0.5}]'
+    result = twin.sweep(scene, {"m1.process_time": values}, replications=3, until=2000, executor="processes",
+                        workers=2, chunk=1, out=tmp_path / "out")
+    assert (result.runs["status"] == "ok").all()
+    assert set(result.runs["m1.process_time"]) == {'{"dist": "exponential", "mean": 0.5}',
+                                                   '{"dist": "constant", "value": 0.5}'}
+    tp = result.summary.set_index("config_id")["throughput_per_hour_mean"]
+    assert tp[1] > tp[0]  # a constant M1 (same mean) starves M2 less
+    assert (tmp_path / "out" / "runs.parquet").is_file()

@@ -114,7 +114,7 @@ def run_processes(key: str, source, tasks: list[Task], done: Done, retries: int 
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    attempts: dict[Task, int] = {}
+    attempts: dict[str, int] = {}  # by task key: a task's overrides may hold unhashable mappings
     pending = list(tasks)
     while pending:
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
@@ -127,8 +127,8 @@ def run_processes(key: str, source, tasks: list[Task], done: Done, retries: int 
                 if exc is None:
                     done(task, fut.result(), None)
                     continue
-                attempts[task] = attempts.get(task, 0) + 1
-                if attempts[task] > retries:
+                attempts[task.key] = attempts.get(task.key, 0) + 1
+                if attempts[task.key] > retries:
                     done(task, None, exc)
                 else:
                     pending.append(task)

@@ -51,9 +51,8 @@ def _shade_warmup(ax, kpis: dict, over: bool = False) -> None:
     if kpis["warmup_s"] > 0:
         if over:
             ax.axvspan(0, kpis["warmup_s"] / 3600.0, color="white", alpha=0.55, zorder=5, lw=0)
-        else:
-            ax.axvspan(0, kpis["warmup_s"] / 3600.0, color=_WARMUP, zorder=0, lw=0)
             return  # a label would collide with the title; the report's caption says it
+        ax.axvspan(0, kpis["warmup_s"] / 3600.0, color=_WARMUP, zorder=0, lw=0)
         ax.text(0.5 * kpis["warmup_s"] / 3600.0, 0.98, "warm-up", transform=ax.get_xaxis_transform(),
                 ha="center", va="top", fontsize=8, color="#616E7C")
 

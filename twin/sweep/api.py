@@ -34,6 +34,7 @@ from .summary import summarize, summary_records
 __all__ = ["sweep", "SweepResult", "EXECUTORS", "prepare"]
 
 EXECUTORS = ("auto", "serial", "batch", "dask", "processes")
+MAX_CHUNK = 128  # replications per task at most (default chunking)
 
 
 @dataclass
@@ -211,8 +212,10 @@ def sweep(scene: str | Path | Scene, parameters: Any = None, *, replications: in
                          "use executor 'processes' instead")
     mode = "serial" if executor == "serial" else "batch"
     if chunk is None:
-        in_proc = executor in ("serial", "batch")
-        chunk = prep.replications if in_proc else max(1, min(prep.replications, math.ceil(todo / (4 * n_workers))))
+        # in this process: a configuration per task; on workers: about four tasks per worker, to balance.
+        # Capped, because a batch holds every replication's state (and lead-time log) at once.
+        share = prep.replications if executor in ("serial", "batch") else math.ceil(todo / (4 * n_workers))
+        chunk = max(1, min(prep.replications, share, MAX_CHUNK))
     tasks = _tasks(prep, set(finished), chunk, mode)
 
     rows: list[dict] = list(finished.values())

@@ -32,6 +32,7 @@ def write_plots(summary: pd.DataFrame, runs: pd.DataFrame, parameters: list[str]
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -43,6 +44,8 @@ def write_plots(summary: pd.DataFrame, runs: pd.DataFrame, parameters: list[str]
         x = effect.index if _numeric(ok[p]) else [str(v) for v in effect.index]
         ax.plot(x, effect.values, "o-")
         ax.set_xlabel(p)
+        if pd.api.types.is_integer_dtype(ok[p]):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("throughput (parts/h), mean")
     fig.suptitle("main effects")
@@ -66,6 +69,8 @@ def write_plots(summary: pd.DataFrame, runs: pd.DataFrame, parameters: list[str]
             line = ax.plot(g[p], mean, "o-", label=label)[0]
             ax.fill_between(g[p], mean - half, mean + half, color=line.get_color(), alpha=0.2)
         ax.set_xlabel(p)
+        if pd.api.types.is_integer_dtype(summary[p]):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("throughput (parts/h), mean ± 95% CI")
         ax.grid(alpha=0.3)
         if others:

@@ -211,12 +211,15 @@ def sweep(scene: str | Path | Scene, parameters: Any = None, *, replications: in
         raise UsageError("executor 'dask' needs the distributed package (pip install distributed); "
                          "use executor 'processes' instead")
     mode = "serial" if executor == "serial" else "batch"
-    if chunk is None:
-        # in this process: a configuration per task; on workers: about four tasks per worker, to balance.
-        # Capped, because a batch holds every replication's state (and lead-time log) at once.
-        share = prep.replications if executor in ("serial", "batch") else math.ceil(todo / (4 * n_workers))
-        chunk = max(1, min(prep.replications, share, MAX_CHUNK))
-    tasks = _tasks(prep, set(finished), chunk, mode)
+
+    def make_tasks(n_workers: int) -> list[Task]:
+        size = chunk
+        if size is None:
+            # in this process: a configuration per task; on workers: about four tasks per worker, to
+            # balance. Capped, because a batch holds every replication's state (and lead-time log) at once.
+            share = prep.replications if executor in ("serial", "batch") else math.ceil(todo / (4 * n_workers))
+            size = max(1, min(prep.replications, share, MAX_CHUNK))
+        return _tasks(prep, set(finished), size, mode)
 
     rows: list[dict] = list(finished.values())
     configs = prep.configurations
@@ -240,17 +243,18 @@ def sweep(scene: str | Path | Scene, parameters: Any = None, *, replications: in
     key = folder.manifest["fingerprint"] if folder else prep.manifest()["scene_sha256"]
     source = prep.template.source
     try:
-        if not tasks:
+        if todo == 0:
             pass
         elif executor in ("serial", "batch"):
-            execute.run_inprocess(key, source, tasks, done, retries)
+            execute.run_inprocess(key, source, make_tasks(1), done, retries)
         elif executor == "processes":
-            execute.run_processes(key, source, tasks, done, retries, n_workers)
+            execute.run_processes(key, source, make_tasks(n_workers), done, retries, n_workers)
         else:
             own = client is None
             dask_client = execute.connect(scheduler, workers) if own else client
             try:
-                execute.run_dask(dask_client, key, source, tasks, done, retries)
+                threads = sum(dask_client.nthreads().values())
+                execute.run_dask(dask_client, key, source, make_tasks(max(1, threads)), done, retries)
             finally:
                 if own:
                     _close(dask_client)

@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 DEB_PKGS := libusb-1.0-0 libgomp1 libegl1 libegl-mesa0 libgl1-mesa-dri
+# the web viewer's tests open the page in Debian's headless Chromium
+TEST_DEB_PKGS := chromium
 
 .PHONY: setup demo test bench
 
@@ -24,6 +26,7 @@ demo: setup
 	$(BIN)/twin run scenes/smt_line.yaml --until 8h --seed 7 --out results/smt_line
 
 test: setup
+	@./scripts/install-system-deps.sh $(TEST_DEB_PKGS)
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -135,6 +135,15 @@ def test_a_killed_worker_is_replaced_and_the_sweep_completes(tmp_path, client):
     result = twin.sweep(scene, params, replications=1, until=300_000, client=client, chunk=1,
                         progress=kill_one_worker)
     assert killed
+
+    def reruns(dask_scheduler):  # run tasks that went to processing more than once
+        starts: dict = {}
+        for key, _start, finish, *_ in dask_scheduler.transition_log:
+            if str(key).startswith("twin-sweep-") and finish == "processing":
+                starts[key] = starts.get(key, 0) + 1
+        return sum(1 for n in starts.values() if n > 1)
+
+    assert client.run_on_scheduler(reruns) >= 1  # the killed worker's task was run again elsewhere
     assert len(result.runs) == 12 and (result.runs["status"] == "ok").all(), result.failed
     reference = twin.sweep(scene, params, replications=1, until=300_000, executor="batch")
     pd.testing.assert_frame_equal(result.runs[["config_id", "seed", *KPI_COLUMNS]],
@@ -151,13 +160,13 @@ def test_a_failing_run_is_retried_then_reported(tmp_path, monkeypatch):
     calls = {"n": 0}
     real = runner.run_task
 
-    def flaky(key, source, task):
+    def flaky(scene, task):
         calls["n"] += 1
         if task.config_id == 1 and calls["n"] <= 2:
             raise OSError("disk hiccup")  # transient: the retry succeeds
         if task.config_id == 2:
             raise MemoryError("worker out of memory")  # persistent
-        return real(key, source, task)
+        return real(scene, task)
 
     monkeypatch.setattr("twin.sweep.execute.run_task", flaky)
     result = twin.sweep(scene, {"b1.capacity": "1..3"}, replications=2, until=500, executor="batch", retries=2,

@@ -147,12 +147,11 @@ def prepare(scene: str | Path | Scene, parameters: Any = None, *, replications: 
 
 def _tasks(prep: Prepared, done: set[tuple[int, int]], chunk: int, mode: str) -> list[Task]:
     tasks = []
-    for cid, config in enumerate(prep.configurations):
+    for cid in range(len(prep.configurations)):
         missing = [r for r in range(prep.replications) if (cid, r) not in done]
-        frozen = tuple(config.items())
         for i in range(0, len(missing), chunk):
             reps = tuple(missing[i:i + chunk])
-            tasks.append(Task(cid, frozen, reps, tuple(prep.seed + r for r in reps), prep.until_s,
+            tasks.append(Task(cid, reps, tuple(prep.seed + r for r in reps), prep.until_s,
                               prep.warmup_s, mode))
     return tasks
 
@@ -240,21 +239,20 @@ def sweep(scene: str | Path | Scene, parameters: Any = None, *, replications: in
         report(len(rows))
 
     started = time.perf_counter()
-    key = folder.manifest["fingerprint"] if folder else prep.manifest()["scene_sha256"]
-    source = prep.template.source
+    scenes = prep.scenes
     try:
         if todo == 0:
             pass
         elif executor in ("serial", "batch"):
-            execute.run_inprocess(key, source, make_tasks(1), done, retries)
+            execute.run_inprocess(scenes, make_tasks(1), done, retries)
         elif executor == "processes":
-            execute.run_processes(key, source, make_tasks(n_workers), done, retries, n_workers)
+            execute.run_processes(scenes, make_tasks(n_workers), done, retries, n_workers)
         else:
             own = client is None
             dask_client = execute.connect(scheduler, workers) if own else client
             try:
                 threads = sum(dask_client.nthreads().values())
-                execute.run_dask(dask_client, key, source, make_tasks(max(1, threads)), done, retries)
+                execute.run_dask(dask_client, scenes, make_tasks(max(1, threads)), done, retries)
             finally:
                 if own:
                     _close(dask_client)

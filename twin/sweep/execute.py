@@ -34,10 +34,10 @@ def dask_available() -> bool:
     return True
 
 
-def run_inprocess(key: str, source, tasks: Iterable[Task], done: Done, retries: int = 2) -> None:
-    """Run ``tasks`` one after another in this process."""
+def run_inprocess(scenes: list, tasks: Iterable[Task], done: Done, retries: int = 2) -> None:
+    """Run ``tasks`` one after another in this process (``scenes[config_id]`` is each one's scene)."""
     for task in tasks:
-        _retrying(lambda t=task: run_task(key, source, t), task, done, retries)
+        _retrying(lambda t=task: run_task(scenes[t.config_id], t), task, done, retries)
 
 
 def _retrying(call, task: Task, done: Done, retries: int) -> None:
@@ -74,16 +74,20 @@ def connect(scheduler: str | None, workers: int | None, timeout_s: float = 5.0):
                          "or leave --scheduler out to run on a local cluster") from None
 
 
-def run_dask(client, key: str, source, tasks: list[Task], done: Done, retries: int = 2) -> None:
+def run_dask(client, scenes: list, tasks: list[Task], done: Done, retries: int = 2) -> None:
     """Run ``tasks`` on ``client``'s cluster; call ``done`` as each finishes (in completion order)."""
     from distributed import as_completed
 
     client.run(warm_up)  # every worker loads the kernels once, before the first task arrives
-    [remote_source] = client.scatter([source], broadcast=True, hash=False)
+    tag = os.urandom(4).hex()
+    # Each configuration's scene travels to the cluster once, as a task whose result the run tasks
+    # take: unlike scattered data, the scheduler can compute it again if the worker holding it dies.
+    remote = {c: client.submit(_scene_of, scenes[c], key=f"twin-scene-{tag}-{c}", pure=False)
+              for c in sorted({t.config_id for t in tasks})}
     futures = {}
     for task in tasks:
-        fut = client.submit(run_task, key, remote_source, task, retries=retries, pure=False,
-                            key=f"twin-sweep-{key[:12]}-{task.key}-{os.urandom(4).hex()}")
+        fut = client.submit(run_task, remote[task.config_id], task, retries=retries, pure=False,
+                            key=f"twin-sweep-{tag}-{task.key}")
         futures[fut] = task
     try:
         for fut in as_completed(futures):
@@ -96,13 +100,19 @@ def run_dask(client, key: str, source, tasks: list[Task], done: Done, retries: i
     finally:
         for fut in futures:
             fut.release()
+        for fut in remote.values():
+            fut.release()
+
+
+def _scene_of(scene):
+    return scene
 
 
 def _init_process() -> None:
     warm_up()
 
 
-def run_processes(key: str, source, tasks: list[Task], done: Done, retries: int = 2,
+def run_processes(scenes: list, tasks: list[Task], done: Done, retries: int = 2,
                   workers: int | None = None) -> None:
     """Run ``tasks`` on a local process pool (the fallback when Dask is not installed).
 
@@ -119,7 +129,7 @@ def run_processes(key: str, source, tasks: list[Task], done: Done, retries: int 
     while pending:
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx,
                                  initializer=_init_process) as pool:
-            futures = {pool.submit(run_task, key, source, t): t for t in pending}
+            futures = {pool.submit(run_task, scenes[t.config_id], t): t for t in pending}
             pending = []
             for fut in as_completed(futures):
                 task = futures[fut]

@@ -1,8 +1,9 @@
 """One task of a sweep: some replications of one configuration, run where the task lands.
 
-This is the code a worker process executes. It keeps a small cache of the scene templates and
-configured scenes it has built, so a warm worker pays scene validation (and, for robot cells,
-the PyBullet cycle measurement) once per configuration, and numba's kernels once per process.
+This is the code a worker process executes. It receives the configured scene ready-made (built
+and validated once, in the process that starts the sweep, robot-cell cycles included; Dask ships
+each configuration's scene to a worker once), and ``warm_up`` loads numba's kernels once per
+worker process, so a task only runs.
 
 A task runs its replications in one batch kernel call when the scene is core-only
 (``twin.core.batch``), else one ``Twin`` after another. Both give identical results for a seed.
@@ -11,13 +12,12 @@ A task runs its replications in one batch kernel call when the scene is core-onl
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import TwinError
 from ..replications import SUMMARY_KEYS
-from ..scene.yaml_source import YamlSource
+from ..scene.models import Scene
 
 __all__ = ["Task", "run_task", "kpi_row", "KPI_COLUMNS", "MODES", "warm_up"]
 
@@ -27,17 +27,11 @@ KPI_COLUMNS = [*SUMMARY_KEYS, "good", "deadlock", "bottleneck"]
 #: ``serial`` (one Twin per replication).
 MODES = ("batch", "serial")
 
-_CACHE_SIZE = 64
-_templates: OrderedDict[str, Any] = OrderedDict()
-_scenes: OrderedDict[tuple, Any] = OrderedDict()
-
-
 @dataclass(frozen=True)
 class Task:
     """Replications ``replications`` (seeds ``seeds``) of configuration ``config_id``."""
 
     config_id: int
-    overrides: tuple[tuple[str, Any], ...]
     replications: tuple[int, ...]
     seeds: tuple[int, ...]
     until_s: float
@@ -58,31 +52,6 @@ def kpi_row(kpis: dict) -> dict[str, Any]:
     return row
 
 
-def _cached(cache: OrderedDict, key, make):
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    value = cache[key] = make()
-    while len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)
-    return value
-
-
-def _scene(template_key: str, source: YamlSource, overrides: tuple):
-    from .params import SceneTemplate
-
-    template = _cached(_templates, template_key, lambda: SceneTemplate(source))
-    return _cached(_scenes, (template_key, _freeze(overrides)), lambda: template.build(dict(overrides)))
-
-
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
 def _serial(scene, seed: int, until_s: float, warmup_s: float) -> dict:
     from ..orchestrator import Twin
 
@@ -93,8 +62,9 @@ def _serial(scene, seed: int, until_s: float, warmup_s: float) -> dict:
     return kpis
 
 
-def run_task(template_key: str, source: YamlSource, task: Task) -> list[dict[str, Any]]:
-    """Run ``task``; one row per replication: ids, seed, status, error and the KPI columns.
+def run_task(scene: Scene, task: Task) -> list[dict[str, Any]]:
+    """Run ``task`` on ``scene`` (its configuration, built and validated by the caller); one row per
+    replication: ids, seed, status, error and the KPI columns.
 
     A run that fails with a :class:`TwinError` (a zero-time loop, say) is a row with status
     ``failed`` and its message: it would fail the same way again. Any other exception (a worker
@@ -102,7 +72,6 @@ def run_task(template_key: str, source: YamlSource, task: Task) -> list[dict[str
     """
     from ..core.batch import batch_supported, run_replications_batch
 
-    scene = _scene(template_key, source, task.overrides)
     warmup = scene.sim.warmup_s if task.warmup_s is None else task.warmup_s
     results: list[dict | TwinError] = []
     if task.mode == "batch" and batch_supported(scene):

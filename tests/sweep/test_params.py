@@ -47,6 +47,8 @@ def test_a_field_missing_from_the_file_can_be_set(smt):
     ("smt/reflow.speed_mps", "fast", ["valid number", "(got 'fast')"]),
     ("smt/reflow.photo_eyes.exit.at_m", 9.0, ["past the end"]),
     ("sim.seed", 3, ["cannot be swept", "--seed"]),
+    ("sim.until", "2h", ["cannot be swept", "--until"]),
+    ("sim.warmup", 60, ["sim has no field 'warmup'", "Did you mean 'warmup_s'"]),
     ("smt/oven_in", 3, ["expected ELEMENT.FIELD"]),
 ])
 def test_bad_parameters_give_one_clear_message(smt, name, value, words):

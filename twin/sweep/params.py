@@ -25,7 +25,8 @@ from ..scene.yaml_source import YamlSource, read_yaml
 __all__ = ["SceneTemplate"]
 
 #: Run settings that a sweep must not vary: the replication seeds come from the sweep itself.
-FIXED = {"sim.seed": "the seeds are the sweep's (replication i uses seed + i); use --seed"}
+FIXED = {"sim.seed": "the seeds are the sweep's (replication i uses seed + i); use --seed",
+         "sim.until": "every configuration runs for the sweep's run length; use --until"}
 
 
 def _did_you_mean(word: str, options: list[str], n: int = 1) -> str:

@@ -191,3 +191,12 @@ def test_a_whole_distribution_as_a_parameter(tmp_path):
     tp = result.summary.set_index("config_id")["throughput_per_hour_mean"]
     assert tp[1] > tp[0]  # a constant M1 (same mean) starves M2 less
     assert (tmp_path / "out" / "runs.parquet").is_file()
+
+
+def test_without_dask_auto_falls_back_to_a_process_pool(tmp_path, monkeypatch):
+    monkeypatch.setattr("twin.sweep.execute.dask_available", lambda: False)
+    scene = two_machines(tmp_path)
+    result = twin.sweep(scene, {"b1.capacity": "1..2"}, replications=3, until=500, workers=2)
+    assert result.executor == "processes" and (result.runs["status"] == "ok").all()
+    with pytest.raises(twin.UsageError, match="needs the distributed package"):
+        twin.sweep(scene, {"b1.capacity": "1..2"}, replications=3, until=500, executor="dask")

@@ -19,7 +19,7 @@ async def _session(served, body):
 
 def test_browse_the_address_space_and_read_every_signal(served):
     async def body(c, ns):
-        root = c.get_node(ua.NodeId("adapters_test", ns))
+        root = c.get_node(ua.NodeId("twin:adapters_test", ns))
         found = {}
         folders = {}
         for child in await root.get_children():
@@ -117,10 +117,10 @@ def test_writes_are_checked_with_proper_status_codes(served):
 
 def test_methods_start_stop_reset_inject_fault(served):
     async def body(c, ns):
-        root = c.get_node(ua.NodeId("adapters_test", ns))
+        root = c.get_node(ua.NodeId("line", ns))
 
         async def call(name, *args):
-            return await root.call_method(ua.NodeId(f"adapters_test.{name}", ns), *args)
+            return await root.call_method(ua.NodeId(f"line.{name}", ns), *args)
 
         results = {"stop": await call("Stop")}
         await asyncio.sleep(0.2)

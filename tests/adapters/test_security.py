@@ -55,7 +55,7 @@ async def _write_speed(c, ns, value=0.3):
 
 async def _call_stop(c, ns):
     try:
-        await c.get_node(ua.NodeId("adapters_test", ns)).call_method(ua.NodeId("adapters_test.Stop", ns))
+        await c.get_node(ua.NodeId("line", ns)).call_method(ua.NodeId("line.Stop", ns))
         return "Good"
     except ua.UaStatusCodeError as exc:
         return type(exc).__name__

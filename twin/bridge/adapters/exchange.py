@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["Exchange", "Snapshot", "QUALITY"]
 
+_MISSING = object()
+
 #: quality of a value -> the OPC UA status code name it is served with
 QUALITY = {"good": "Good", "uncertain": "UncertainLastUsableValue", "no_comm": "BadNoCommunication",
            "waiting": "BadWaitingForInitialData"}
@@ -33,6 +35,8 @@ class Snapshot:
     wall_s: float  # time.time() when it was taken: the source timestamp of its values
     values: dict
     quality: dict = field(default_factory=dict)
+    #: names whose value or quality differ from the previous snapshot (None: compare everything)
+    changed: frozenset | None = None
 
 
 class Exchange:
@@ -144,7 +148,11 @@ class Exchange:
         values = self.signals.read() if values is None else values
         quality = dict.fromkeys(self.signals.stale, "uncertain")
         quality.update({k: q for k, q in list(self.mirror_quality.items()) if q != "good"})
-        snap = Snapshot(self.snapshot.version + 1, float(values["t_s"]), time.time(), values, quality)
+        prev = self.snapshot
+        pv, pq = prev.values, prev.quality
+        changed = frozenset(k for k, v in values.items() if pv.get(k, _MISSING) != v or pq.get(k) != quality.get(k)) \
+            | frozenset(pq.keys() - quality.keys())
+        snap = Snapshot(prev.version + 1, float(values["t_s"]), time.time(), values, quality, changed)
         self.snapshot = snap  # one reference swap: readers see the old or the new snapshot whole
         with self._lock:
             listeners = list(self._listeners)

@@ -88,7 +88,7 @@ class TwinContext(ModbusServerContext):
         self.simdevices = []
         self.tagmap, self.exchange = tagmap, exchange
         self._cache_version = -1
-        self._words: dict[tuple[int, str], dict[int, int]] = {}
+        self._cache: dict[str, list[int]] = {}
         self._written: dict[tuple, tuple[int, int]] = {}  # ((unit, table), address) -> (word, snapshot version)
         self.stats = {"reads": 0, "writes": 0, "exceptions": 0}
 
@@ -103,19 +103,16 @@ class TwinContext(ModbusServerContext):
             return units[0]
         raise NoSuchIdException(f"unit {device_id} is not in the tag map (units: {units})")
 
-    def _table_words(self, key) -> dict[int, int]:
-        snap = self.exchange.snapshot
-        if snap.version != self._cache_version:  # encode every tag once per snapshot, not per request
-            self._words = {}
+    def _words(self, snap, tag: Tag) -> list[int]:
+        """``tag``'s words in ``snap``, encoded once per snapshot (only the tags that are read)."""
+        if snap.version != self._cache_version:
+            self._cache.clear()
             self._cache_version = snap.version
-        words = self._words.get(key)
+        words = self._cache.get(tag.signal)
         if words is None:
-            words = {}
-            for t in {t for t, _ in self.tagmap.cells.get(key, {}).values()}:
-                if t.signal in snap.values:
-                    for k, w in enumerate(encode(t, snap.values[t.signal])):
-                        words[t.address + k] = w
-            self._words[key] = words
+            value = snap.values.get(tag.signal)
+            words = encode(tag, value) if value is not None else [0] * tag.registers
+            self._cache[tag.signal] = words
         return words
 
     def _fail(self, code: ExcCodes) -> ExcCodes:
@@ -131,18 +128,25 @@ class TwinContext(ModbusServerContext):
         snap = self.exchange.snapshot
         if snap.quality and any(snap.quality.get(cells[a][0].signal) in ("no_comm", "waiting") for a in addrs):
             return self._fail(ExcCodes.DEVICE_FAILURE)
-        words = self._table_words(key)
+        result = []
+        a = address
+        end = address + count
+        while a < end:  # whole tags at a time; a read may start or end inside a 32-bit tag
+            tag, k = cells[a]
+            words = self._words(snap, tag)
+            take = min(tag.registers - k, end - a)
+            result += words[k:k + take]
+            a += take
         if self._written:
-            words = dict(words)
             for (k, a), (w, version) in list(self._written.items()):
                 if version != snap.version:
                     del self._written[(k, a)]  # the snapshot now shows what the twin applied
-                elif k == key:
-                    words[a] = w
+                elif k == key and address <= a < end:
+                    result[a - address] = w
         self.stats["reads"] += 1
         if key[1] in ("coil", "discrete_input"):
-            return [bool(words.get(a, 0)) for a in addrs]
-        return [words.get(a, 0) for a in addrs]
+            return [bool(w) for w in result]
+        return result
 
     async def async_setValues(self, device_id: int, func_code: int, address: int, values) -> ExcCodes | None:
         key = (self._unit(device_id), _TABLE_OF_FC.get(func_code))

@@ -2,8 +2,10 @@
 
 Address space (namespace URI ``urn:twin:<scene>``, see ``docs/plc.md``)::
 
-    Objects/<scene>/                      folder, NodeId s=<scene>; methods Start, Stop, Reset, InjectFault
-    Objects/<scene>/<element>/<signal>    a folder per line element; a variable per signal, NodeId s=<signal>
+    Objects/<scene>/                      folder, NodeId s=twin:<scene>
+    Objects/<scene>/<element>/<signal>    a folder per line element (NodeId s=<element>), a variable per
+                                          signal (NodeId s=<signal>)
+    Objects/<scene>/line/Start() ...      methods Start, Stop, Reset, InjectFault (NodeIds s=line.Start ...)
 
 Variables carry their data type (Double, Int64, Boolean, String), ``EngineeringUnits`` (UNECE codes)
 and ``EURange`` properties where known, access level by direction and MinimumSamplingInterval = the
@@ -117,6 +119,7 @@ class OpcUaAdapter:
         self._tag_of_node: dict[ua.NodeId, object] = {}
         self._method_ids: set[ua.NodeId] = set()
         self._last: dict[str, tuple] = {}
+        self._served = -1  # version of the last snapshot written to the address space
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self.stats = {"updates": 0, "writes": 0, "writes_refused": 0, "calls": 0}
@@ -164,8 +167,9 @@ class OpcUaAdapter:
 
     async def _build(self, server: Server) -> None:
         idx = self.idx
-        root = await server.nodes.objects.add_folder(ua.NodeId(self.scene_name, idx), ua.QualifiedName(self.scene_name,
-                                                                                                       idx))
+        # ':' cannot clash with an element's folder: element names have no colon
+        root = await server.nodes.objects.add_folder(ua.NodeId(f"twin:{self.scene_name}", idx),
+                                                     ua.QualifiedName(self.scene_name, idx))
         folders = {}
         waiting = ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData)
         for tag in self.tagmap.tags:
@@ -196,8 +200,8 @@ class OpcUaAdapter:
                                       ("Reset", self._reset, []),
                                       ("InjectFault", self._inject, [_arg("Target", s), _arg("Kind", s),
                                                                      _arg("DurationS", ua.VariantType.Double)])):
-            node = await root.add_method(ua.NodeId(f"{self.scene_name}.{name}", idx), ua.QualifiedName(name, idx),
-                                         handler, inputs, [_arg("Result", s)])
+            node = await folders["line"].add_method(ua.NodeId(f"line.{name}", idx), ua.QualifiedName(name, idx),
+                                                    handler, inputs, [_arg("Result", s)])
             self._method_ids.add(node.nodeid)
 
     # -- values out ---------------------------------------------------------------------------------
@@ -209,13 +213,23 @@ class OpcUaAdapter:
             await self._update(self.exchange.snapshot)
 
     async def _update(self, snap) -> None:
-        """Write the signals that changed (value or quality) since the last snapshot served."""
+        """Write the signals that changed (value or quality) since the last snapshot served.
+
+        When no snapshot was skipped, only the snapshot's ``changed`` names are looked at; the loop
+        yields every 200 writes so that client requests are served in between.
+        """
         if snap.version == 0:
             return
         aspace = self.server.iserver.aspace
         stamp = datetime.fromtimestamp(snap.wall_s, UTC)
         now = datetime.now(UTC)
-        for tag in self.tagmap.tags:
+        if snap.version == self._served + 1 and snap.changed is not None:
+            tags = [self.tagmap.by_signal[n] for n in snap.changed if n in self.tagmap.by_signal]
+        else:
+            tags = self.tagmap.tags
+        self._served = snap.version
+        written = 0
+        for tag in tags:
             value = snap.values.get(tag.signal)
             quality = snap.quality.get(tag.signal, "good")
             key = (value, quality)
@@ -236,6 +250,9 @@ class OpcUaAdapter:
                                                ua.DataValue(variant, StatusCode=code, SourceTimestamp=stamp,
                                                             ServerTimestamp=now))
             self.stats["updates"] += 1
+            written += 1
+            if written % 200 == 0:
+                await asyncio.sleep(0)
 
     # -- writes and methods in ---------------------------------------------------------------------
 

@@ -120,6 +120,8 @@ class OpcUaAdapter:
         self._method_ids: set[ua.NodeId] = set()
         self._last: dict[str, tuple] = {}
         self._served = -1  # version of the last snapshot written to the address space
+        self._codes = {q: ua.StatusCode(getattr(ua.StatusCodes, name)) for q, name in QUALITY.items()}
+        self._deadband = {n: s.deadband for n, s in exchange.signals.signals.items() if s.deadband}
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self.stats = {"updates": 0, "writes": 0, "writes_refused": 0, "calls": 0}
@@ -236,12 +238,11 @@ class OpcUaAdapter:
             last = self._last.get(tag.signal)
             if last == key:
                 continue
-            sig = self.exchange.signals.signals.get(tag.signal)
-            if (last is not None and sig is not None and sig.deadband and quality == last[1]
-                    and abs(value - last[0]) < sig.deadband):
+            band = self._deadband.get(tag.signal)
+            if band and last is not None and quality == last[1] and abs(value - last[0]) < band:
                 continue
             self._last[tag.signal] = key
-            code = ua.StatusCode(getattr(ua.StatusCodes, QUALITY[quality]))
+            code = self._codes[quality]
             if quality in ("no_comm", "waiting") or value is None:
                 variant = ua.Variant(None, ua.VariantType.Null)
             else:
@@ -273,8 +274,9 @@ class OpcUaAdapter:
             value = float(value)
         reason = self.exchange.check(tag.signal, value)
         if reason is not None:
-            return self._refuse(ua.StatusCodes.BadTypeMismatch if reason.startswith("type")
-                                else ua.StatusCodes.BadOutOfRange)
+            code = ua.StatusCodes.BadTypeMismatch if reason.startswith("type") else \
+                ua.StatusCodes.BadNotWritable if "mirrored" in reason else ua.StatusCodes.BadOutOfRange
+            return self._refuse(code)
         self.exchange.submit_write(tag.signal, value)
         self.stats["writes"] += 1
         return ua.StatusCode(ua.StatusCodes.Good)

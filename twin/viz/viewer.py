@@ -4,11 +4,13 @@ The page shows the scene's layout (belts, machines coloured by state, buffers, r
 bins, robot arms from their URDF, AGVs), the parts moving, and a KPI panel; it has pause, speed and
 fault-injection controls. Any number of browsers can watch one viewer at once.
 
-Threads: the simulation's loop calls :meth:`Viewer.publish`, which at most ``rate_hz`` times a
-second copies a :class:`~twin.viz.frame.ViewFrame` (small arrays) and hands it over; a viewer thread
-draws it. The simulation never waits for a browser. Controls clicked in a browser are queued and
-applied by the simulation's loop (:meth:`Viewer.take_requests`), so the twin is only ever touched
-from its own thread.
+Processes: the web server and all drawing run in a process of their own (:class:`_ViewerApp`),
+so browsers never take the simulation's interpreter lock. The simulation's loop calls
+:meth:`Viewer.publish`, which at most ``rate_hz`` times a second copies a
+:class:`~twin.viz.frame.ViewFrame` (small arrays) and queues it without waiting (a frame the viewer
+has not taken yet is replaced, never queued up). Controls clicked in a browser come back as
+requests that the simulation's loop applies (:meth:`Viewer.take_requests`), so the twin is only
+ever touched from its own thread.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 import queue
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,33 +38,25 @@ def _quat_z(yaw: float) -> tuple[float, float, float, float]:
     return (math.cos(0.5 * yaw), 0.0, 0.0, math.sin(0.5 * yaw))
 
 
-class Viewer:
-    """Serves one twin's 3D view and KPI panel on ``http://host:port``.
+@dataclass(frozen=True)
+class _Spec:
+    """What the viewer process needs to draw a twin: its scene and where its AGVs stand."""
 
-    Args:
-        tw: the twin (core-only is enough: positions come from the core's state).
-        host, port: where to listen (port 0: any free port; see :attr:`url`).
-        rate_hz: most frames per second sent to browsers.
-    """
+    scene: object
+    agvs: dict  # vehicle -> (fleet, x, y, heading) at the start
 
-    def __init__(self, tw, host: str = "127.0.0.1", port: int = 8080, rate_hz: float = 10.0) -> None:
+
+class _ViewerApp:
+    """The viewer process's side: the viser server, the drawn scene, the panel and controls."""
+
+    def __init__(self, spec: _Spec, host: str, port: int, requests) -> None:
         import viser
 
-        if not (rate_hz > 0 and math.isfinite(rate_hz)):
-            raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
-        self.tw = tw
-        self.rate_hz = float(rate_hz)
+        self.spec = spec
         self.server = viser.ViserServer(host=host, port=port, verbose=False)
-        self.reader = FrameReader(tw)
-        self.paused = False
-        self.speed = 1.0
-        self.frames_sent = 0
+        self.requests = requests
+        self.frames_drawn = 0
         self.last_frame: ViewFrame | None = None
-        self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._pending: ViewFrame | None = None
-        self._wake = threading.Event()
-        self._stop = False
-        self._next_publish = 0.0
         self._station_boxes: dict[str, object] = {}
         self._station_states: dict[str, str] = {}
         self._part_meshes: dict[int, object] = {}
@@ -70,12 +65,6 @@ class Viewer:
         self.objects = 0  # scene nodes drawn (static layout + robots + AGVs + part batches)
         self._build_scene()
         self._build_gui()
-        self._thread = threading.Thread(target=self._pump, name="twin-viewer", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.server.get_host()}:{self.server.get_port()}"
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -86,7 +75,7 @@ class Viewer:
                                          opacity=opacity)
 
     def _build_scene(self) -> None:
-        scene = self.tw.scene
+        scene = self.spec.scene
         from .camera_path import scene_bounds
 
         lo, hi = scene_bounds(scene)
@@ -133,7 +122,7 @@ class Viewer:
 
         from ..scene.assets_path import candidates
 
-        for st in self.tw.scene.stations:
+        for st in self.spec.scene.stations:
             cell = st.robot_cell
             if cell is None:
                 continue
@@ -157,51 +146,48 @@ class Viewer:
         urdf.update_cfg(q)
 
     def _add_agvs(self) -> None:
-        if self.tw.logistics is None:
-            return
-        fleets = {f.name: f for f in self.tw.scene.agv_fleets}
-        for name, fleet in self.tw.logistics.fleets.items():
-            chassis = fleets[name].chassis_m
-            for vehicle, (x, y, heading) in fleet.poses(0.0).items():
-                self._agvs[vehicle] = self._add_box(f"/agvs/{vehicle}", _AGV_RGB, chassis,
-                                                    (x, y, 0.5 * chassis[2]), heading)
+        chassis = {f.name: f.chassis_m for f in self.spec.scene.agv_fleets}
+        for vehicle, (fleet, x, y, heading) in self.spec.agvs.items():
+            size = chassis[fleet]
+            self._agvs[vehicle] = self._add_box(f"/agvs/{vehicle}", _AGV_RGB, size, (x, y, 0.5 * size[2]), heading)
 
     # -- panel and controls -------------------------------------------------------------------
 
     def _build_gui(self) -> None:
         gui = self.server.gui
-        name = self.tw.scene.name or "scene"
+        name = self.spec.scene.name or "scene"
         gui.configure_theme(dark_mode=True, control_width="large")
-        gui.add_markdown(f"### {name} (lights-out)\n" + " ".join(self.tw.scene.description.split()))
+        gui.add_markdown(f"### {name} (lights-out)\n" + " ".join(self.spec.scene.description.split()))
         with gui.add_folder("KPIs"):
             self._kpi_md = gui.add_markdown(self._kpi_text(None))
         with gui.add_folder("Controls"):
             pause = gui.add_checkbox("Pause", False)
-            speed = gui.add_slider("Speed (x real time)", min=0.5, max=500.0, step=0.5, initial_value=self.speed)
+            speed = gui.add_slider("Speed (x real time)", min=0.5, max=500.0, step=0.5, initial_value=1.0)
             faults = self._fault_options()
             kind = gui.add_dropdown("Fault", faults or ["(none)"], initial_value=(faults or ["(none)"])[0])
             duration = gui.add_number("Duration (s)", 120.0, min=1.0, max=36000.0, step=1.0)
             inject = gui.add_button("Inject fault", disabled=not faults)
+        self._speed_slider = speed
 
         @pause.on_update
         def _(_event) -> None:
-            self.paused = bool(pause.value)
+            self.requests.put(("pause", bool(pause.value)))
 
         @speed.on_update
         def _(_event) -> None:
-            self.speed = float(speed.value)
+            self.requests.put(("speed", float(speed.value)))
 
         @inject.on_click
         def _(_event) -> None:
             fault_kind, target = kind.value.split(": ", 1)
-            self._requests.put(("inject_fault", fault_kind, target, float(duration.value)))
+            self.requests.put(("inject_fault", fault_kind, target, float(duration.value)))
 
         self._legend = gui.add_markdown("States: " + ", ".join(
             f"<span style='color:rgb{c}'>■</span> {s}" for s, c in STATE_COLORS.items()))
         self._objects_md = gui.add_markdown(f"Scene objects: {self.objects}")
 
     def _fault_options(self) -> list[str]:
-        scene = self.tw.scene
+        scene = self.spec.scene
         out = [f"conveyor_stop: {c.name}" for c in scene.conveyors]
         for st in scene.stations:
             out.append(f"{'robot_malfunction' if st.robot_cell is not None else 'station_down'}: {st.name}")
@@ -225,41 +211,6 @@ class Viewer:
 
     # -- frames -------------------------------------------------------------------------------
 
-    def publish(self, force: bool = False) -> bool:
-        """Called from the simulation's loop: hand a frame to the viewer thread when one is due.
-
-        Returns whether a frame was taken. Cheap when none is due (one clock read).
-        """
-        now = time.monotonic()
-        if not force and now < self._next_publish:
-            return False
-        self._next_publish = now + 1.0 / self.rate_hz
-        self._pending = self.reader.read()
-        self._wake.set()
-        return True
-
-    def take_requests(self) -> list[tuple]:
-        """Control requests from browsers since the last call (applied by the simulation's loop)."""
-        out = []
-        while True:
-            try:
-                out.append(self._requests.get_nowait())
-            except queue.Empty:
-                return out
-
-    def _pump(self) -> None:
-        while not self._stop:
-            if not self._wake.wait(0.5):
-                continue
-            self._wake.clear()
-            frame, self._pending = self._pending, None
-            if frame is not None:
-                try:
-                    self._draw(frame)
-                except Exception:  # a browser that left mid-update must not end the viewer  # noqa: BLE001
-                    if self._stop:
-                        return
-
     def _draw(self, frame: ViewFrame) -> None:
         with self.server.atomic():
             for t, handle in self._part_meshes.items():
@@ -271,25 +222,177 @@ class Viewer:
                 if box is not None and self._station_states.get(name) != state:
                     box.color = STATE_COLORS[state]
                     self._station_states[name] = state
-            for name, row in frame.robots.items():
+            last = self.last_frame
+            for name, row in frame.robots.items():  # only what moved: a pose costs forward kinematics
                 urdf = self._robots.get(name)
-                if urdf is not None:
+                if urdf is not None and (last is None or not np.array_equal(last.robots.get(name), row)):
                     self._pose_robot(urdf, row)
-            for vehicle, (x, y, heading) in frame.agvs.items():
+            for vehicle, pose in frame.agvs.items():
                 box = self._agvs.get(vehicle)
-                if box is not None:
+                if box is not None and (last is None or last.agvs.get(vehicle) != pose):
+                    x, y, heading = pose
                     box.position = (float(x), float(y), float(box.position[2]))
                     box.wxyz = _quat_z(heading)
             if frame.kpis:
                 self._kpi_md.content = self._kpi_text(frame.kpis)
         self.last_frame = frame
-        self.frames_sent += 1
+        self.frames_drawn += 1
+
+
+def _viewer_main(spec: _Spec, host: str, port: int, frames, commands, requests, status) -> None:
+    """The viewer process: serve the page, draw every frame that arrives, until ``None`` arrives."""
+    import queue as queue_mod
+
+    try:
+        app = _ViewerApp(spec, host, port, requests)
+    except OSError as exc:
+        status.put(("error", f"cannot listen on {host}:{port} ({exc.strerror or exc})"))
+        return
+    status.put(("ready", app.server.get_host(), app.server.get_port(), app.objects))
+    try:
+        while True:
+            while not commands.empty():
+                command = commands.get()
+                if command[0] == "notify":
+                    app.server.gui.add_notification(command[1], command[2], color="red")
+                elif command[0] == "speed":
+                    app._speed_slider.value = command[1]
+            try:
+                item = frames.get(timeout=0.2)
+            except queue_mod.Empty:
+                continue
+            if item is None:
+                break
+            try:
+                app._draw(item)
+            except Exception:  # a browser that left mid-update must not end the viewer  # noqa: BLE001
+                continue
+            status.put(("drawn", app.frames_drawn))
+    finally:
+        app.server.stop()
+
+
+class Viewer:
+    """Serves one twin's 3D view and KPI panel on ``http://host:port``, from a process of its own.
+
+    Args:
+        tw: the twin (core-only is enough: positions come from the core's state).
+        host, port: where to listen (port 0: any free port; see :attr:`url`).
+        rate_hz: most frames per second sent to browsers.
+
+    Raises:
+        OSError: the port cannot be listened on.
+    """
+
+    def __init__(self, tw, host: str = "127.0.0.1", port: int = 8080, rate_hz: float = 10.0,
+                 start_timeout_s: float = 120.0) -> None:
+        import multiprocessing as mp
+
+        if not (rate_hz > 0 and math.isfinite(rate_hz)):
+            raise ValueError(f"rate_hz must be > 0, got {rate_hz}")
+        self.tw = tw
+        self.rate_hz = float(rate_hz)
+        self.reader = FrameReader(tw)
+        self.paused = False
+        self.speed = 1.0
+        self.frames_dropped = 0
+        self._frames_drawn = 0
+        self._next_publish = 0.0
+        agvs = {}
+        if tw.logistics is not None:
+            for fleet_name, fleet in tw.logistics.fleets.items():
+                agvs.update({v: (fleet_name, *pose) for v, pose in fleet.poses(tw.time_s).items()})
+        ctx = mp.get_context("spawn")  # a clean interpreter: no threads or numba state inherited
+        self._frames = ctx.Queue(maxsize=1)
+        self._commands = ctx.Queue()
+        self._requests = ctx.Queue()
+        self._status = ctx.Queue()
+        self._process = ctx.Process(target=_viewer_main, name="twin-viewer", daemon=True,
+                                    args=(_Spec(tw.scene, agvs), host, port, self._frames, self._commands,
+                                          self._requests, self._status))
+        self._process.start()
+        try:
+            msg = self._status.get(timeout=start_timeout_s)
+        except queue.Empty:
+            self._process.kill()
+            raise OSError(f"the viewer did not start within {start_timeout_s:g} s") from None
+        if msg[0] == "error":
+            self._process.join(timeout=5)
+            raise OSError(msg[1])
+        _, self.host, self.port, self.objects = msg
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames the viewer process has drawn (sent to browsers) so far."""
+        while True:
+            try:
+                msg = self._status.get_nowait()
+            except queue.Empty:
+                return self._frames_drawn
+            if msg[0] == "drawn":
+                self._frames_drawn = msg[1]
+
+    def publish(self, force: bool = False) -> bool:
+        """Called from the simulation's loop: hand a frame to the viewer when one is due.
+
+        Returns whether a frame was taken. Cheap when none is due (one clock read); never waits: a
+        frame the viewer has not taken yet is replaced by the new one.
+        """
+        now = time.monotonic()
+        if not force and now < self._next_publish:
+            return False
+        self._next_publish = now + 1.0 / self.rate_hz
+        frame = self.reader.read()
+        try:
+            self._frames.put_nowait(frame)
+        except queue.Full:
+            self.frames_dropped += 1
+            try:  # the viewer is behind: drop its stale frame, keep the newest
+                self._frames.get_nowait()
+                self._frames.put_nowait(frame)
+            except (queue.Empty, queue.Full):
+                pass
+        return True
+
+    def notify(self, title: str, body: str) -> None:
+        """Show a notification on every page (e.g. a control that could not be applied)."""
+        self._commands.put(("notify", title, body))
+
+    def set_speed(self, speed: float) -> None:
+        """Set the pace (x real time) here and on the pages' speed slider."""
+        self.speed = float(speed)
+        self._commands.put(("speed", self.speed))
+
+    def take_requests(self) -> list[tuple]:
+        """Fault requests from browsers since the last call (pause and speed are applied here)."""
+        out = []
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return out
+            if request[0] == "pause":
+                self.paused = request[1]
+            elif request[0] == "speed":
+                self.speed = request[1]
+            else:
+                out.append(request)
 
     def close(self) -> None:
-        self._stop = True
-        self._wake.set()
-        self._thread.join(timeout=2.0)
-        self.server.stop()
+        """Stop the viewer process (pages show "disconnected")."""
+        if self._process.is_alive():
+            try:
+                self._frames.put(None, timeout=2.0)
+            except queue.Full:
+                pass
+            self._process.join(timeout=5.0)
+            if self._process.is_alive():
+                self._process.kill()
+        self.frames_sent  # noqa: B018 - drain the last counts
 
 
 def run_live(tw, viewer: Viewer, until_s: float | None = None, speed: float = 1.0,
@@ -300,7 +403,7 @@ def run_live(tw, viewer: Viewer, until_s: float | None = None, speed: float = 1.
     Each tick advances the twin to where the wall clock says it should be (event to event, so
     a fast speed costs no more than a slow one), applies browser requests, then publishes.
     """
-    viewer.speed = speed
+    viewer.set_speed(speed)
     wall0, sim0 = time.monotonic(), tw.time_s
     tick = 1.0 / viewer.rate_hz
     while (until_s is None or tw.time_s < until_s - 1e-9) and not (stop is not None and stop.is_set()):
@@ -309,7 +412,7 @@ def run_live(tw, viewer: Viewer, until_s: float | None = None, speed: float = 1.
                 try:
                     tw.inject_fault(*request[1:])
                 except Exception as exc:  # a bad request from a page never stops the twin  # noqa: BLE001
-                    viewer.server.gui.add_notification("fault not injected", str(exc), color="red")
+                    viewer.notify("fault not injected", str(exc))
         if viewer.paused:
             wall0, sim0 = time.monotonic(), tw.time_s
             viewer.publish()

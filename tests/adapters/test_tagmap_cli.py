@@ -133,3 +133,19 @@ def test_cli_serve_runs_with_modbus_and_opcua():
                             "--opcua-insecure", "--tag-map", str(CELL / "tags.yaml")])
     assert r.exit_code == 0, r.output
     assert "OPC UA on opc.tcp://" in r.output and "17 tags" in r.output and "stopped at t=1.00 s" in r.output
+
+
+def test_cli_certs_generate_and_user(tmp_path):
+    from twin.bridge.adapters.certs import load_server_certs, load_users
+
+    r = runner.invoke(app, ["certs", "generate", "--out", str(tmp_path / "pki"), "--client", "scada"])
+    assert r.exit_code == 0, r.output
+    certs = load_server_certs(tmp_path / "pki")
+    assert (certs.trusted / "scada.der").exists() and (tmp_path / "pki" / "clients" / "scada" / "key.pem").exists()
+    r = runner.invoke(app, ["certs", "user", "operator", "--password", "s3cret-pass", "--write"])
+    assert r.exit_code == 0, r.output
+    (tmp_path / "users.yaml").write_text("users:\n" + r.output)
+    users = load_users(tmp_path / "users.yaml")
+    assert users.check("operator", "s3cret-pass") is True and users.check("operator", "nope") is None
+    r = runner.invoke(app, ["certs", "user", "bob", "--password", "short"])
+    assert r.exit_code == 2 and "at least 8" in r.output

@@ -200,3 +200,21 @@ def test_without_dask_auto_falls_back_to_a_process_pool(tmp_path, monkeypatch):
     assert result.executor == "processes" and (result.runs["status"] == "ok").all()
     with pytest.raises(twin.UsageError, match="needs the distributed package"):
         twin.sweep(scene, {"b1.capacity": "1..2"}, replications=3, until=500, executor="dask")
+
+
+def test_scheduled_belt_faults_run_exactly_as_in_twin():
+    """smt_line stops a belt on a schedule (Twin applies it between kernel calls): the batch executor
+    must not skip it, so its runs equal Twin's."""
+    from pathlib import Path
+
+    smt = Path(__file__).resolve().parents[2] / "scenes" / "smt_line.yaml"
+    scene = twin.load_scene(smt)
+    assert any(f.kind == "conveyor_stop" for f in scene.faults)
+    result = twin.sweep(smt, {"smt/oven_in.capacity": "3,6"}, replications=2, until=5000, warmup=0,
+                        executor="batch")
+    sc = twin.sweep.params.SceneTemplate.from_path(smt).build({"smt/oven_in.capacity": 6})
+    tw = twin.Twin(sc, seed=scene.sim.seed + 1, trace=False, warmup_s=0)
+    tw.run(until=5000, check_deadlock=False)
+    row = result.runs[(result.runs["config_id"] == 1) & (result.runs["replication"] == 1)].iloc[0]
+    k = tw.kpis()
+    assert (row["good"], row["wip_avg"], row["lead_time_mean_s"]) == (k["good"], k["wip_avg"], k["lead_time_s"]["mean"])

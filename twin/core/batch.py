@@ -7,7 +7,8 @@ all of them with ``run_batch``: a compiled loop over the states that calls the e
 scene compile, the state set-up, one kernel call per phase); the events processed are the same,
 in the same order, so each replication's results are identical to a ``Twin`` run with its seed.
 
-Only core scenes qualify (no transports or storages: those are co-simulated in Python).
+Only core scenes qualify (no transports or storages, no scheduled faults: ``Twin`` handles those
+in Python between kernel calls).
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def run_batch(params, states, active, t_end, status):
 
 
 def batch_supported(scene: Scene) -> bool:
-    """Whether ``scene`` runs in the core alone (no AGV transports or AS/RS storages)."""
-    return not scene.transports and not scene.storages
+    """Whether ``scene`` runs in the core alone: no AGV transports or AS/RS storages (co-simulated in
+    Python) and no scheduled faults (``Twin`` stops and restarts belts between kernel calls)."""
+    return not scene.transports and not scene.storages and not getattr(scene, "faults", None)
 
 
 class BatchRun:
@@ -70,7 +72,8 @@ class BatchRun:
 
     def __init__(self, scene: Scene, seeds: list[int], log_capacity: int = 4096) -> None:
         if not batch_supported(scene):
-            raise SimulationError("the batch kernel runs core-only scenes; this one has transports or storages")
+            raise SimulationError("the batch kernel runs core-only scenes; this one has transports, storages or "
+                                  "scheduled faults")
         if not seeds:
             raise SimulationError("BatchRun needs at least one seed")
         self.seeds = [int(s) for s in seeds]

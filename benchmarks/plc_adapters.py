@@ -302,7 +302,7 @@ def main() -> None:
     machine = H.machine_info()
     H.print_header("PLC adapters: OPC UA notifications and write latency, Modbus reads, vs bare asyncua/pymodbus",
                    machine, H.numba_cache_files())
-    seconds, writes, modbus_s = (3.0, 100, 2.0) if args.quick else (10.0, 500, 5.0)
+    seconds, writes, modbus_s = (2.0, 50, 1.5) if args.quick else (10.0, 500, 5.0)
     with H.Timer() as t_ours:
         a = ours(seconds, writes, modbus_s)
     with H.Timer() as t_bare:

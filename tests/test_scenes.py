@@ -129,7 +129,8 @@ def test_layout_builds_a_world(scene):
         pytest.skip("scene has no 3D layout")
     with twin.Twin(scene, seed=1, trace=False, warmup_s=0, physics=True, control_step_s=1.0) as tw:
         assert set(with_geometry) <= set(tw.world.names())
-        for _ in range(300):
+        tw.run(until=1200)  # event to event (no physics) until the line is full, then step the world
+        for _ in range(20):
             tw.step()
         parts = [n for n in tw.world.names() if n.startswith("part/")]
         assert parts

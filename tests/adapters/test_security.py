@@ -106,3 +106,19 @@ def test_unreadable_certificates_and_users_files_are_one_clear_error(tmp_path):
     (tmp_path / "users.yaml").write_text("users:\n  bob: {password: plain}\n")
     with pytest.raises(UsageError, match="password_hash"):
         load_users(tmp_path / "users.yaml")
+
+
+def test_cert_folder_without_trusted_clients_is_a_usage_error(tmp_path):
+    """A secured endpoint nobody may connect to is a mistake: one clear message, not an asyncua traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    generate(tmp_path / "pki", [])
+    with pytest.raises(UsageError, match="no trusted client certificate"):
+        load_server_certs(tmp_path / "pki")
+    scene = Path(__file__).resolve().parents[2] / "scenes" / "smt_line.yaml"
+    run = subprocess.run([sys.executable, "-m", "twin", "serve", str(scene), "--insecure", "--opcua",
+                          "opc.tcp://127.0.0.1:48999", "--opcua-cert-dir", str(tmp_path / "pki"), "--until", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "no trusted client certificate" in run.stderr and "Traceback" not in run.stderr

@@ -110,6 +110,10 @@ def load_server_certs(folder: str | Path) -> ServerCerts:
         raise UsageError(f"--opcua-cert-dir: {c.key} is not an unencrypted PEM private key") from None
     if not c.trusted.is_dir():
         raise UsageError(f"--opcua-cert-dir: missing folder {c.trusted} (trusted client certificates)")
+    if not any(p.suffix.lower() in (".der", ".pem") for p in c.trusted.iterdir()):
+        raise UsageError(f"--opcua-cert-dir: no trusted client certificate in {c.trusted}, so no client could "
+                         f"connect; make one with `twin certs generate --out {folder} --client NAME` or copy a "
+                         "client's certificate (.der or .pem) there")
     return c
 
 

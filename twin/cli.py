@@ -514,7 +514,7 @@ def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list
 
 # Commands that live in their own modules register themselves on ``app`` when imported. They come last:
 # they import ``app``, ``_fail``, ``_duration``, ``out`` and ``err`` from here.
-from . import cli_media, cli_plc, cli_show, cli_sweep  # noqa: E402,F401
+from . import cli_bridge, cli_media, cli_plc, cli_show, cli_sweep  # noqa: E402,F401
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def _truncated_geometric_p0_and_pK(rho: float, K: int) -> tuple[float, float]:
     """p_0 and p_K of the distribution p_n proportional to rho**n, n = 0..K.
@@ -140,3 +142,19 @@ def deterministic_serial_throughput(process_times) -> float:
     if not times or min(times) <= 0:
         raise ValueError("need at least one positive process time")
     return 1.0 / max(times)
+
+
+def birth_death_throughput_numeric(mu1: float, mu2: float, K: int) -> float:
+    """Solve the CTMC generator numerically; independent of the closed form."""
+    Q = np.zeros((K + 1, K + 1))
+    for n in range(K + 1):
+        if n < K:
+            Q[n, n + 1] = mu1
+        if n > 0:
+            Q[n, n - 1] = mu2
+        Q[n, n] = -Q[n].sum()
+    A = np.vstack([Q.T, np.ones(K + 1)])
+    b = np.zeros(K + 2)
+    b[-1] = 1.0
+    p = np.linalg.lstsq(A, b, rcond=None)[0]
+    return mu2 * (1.0 - p[0])

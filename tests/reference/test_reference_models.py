@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import statistics
 
-import numpy as np
 import pytest
 
 from tests.reference.closed_form import (
     availability,
+    birth_death_throughput_numeric,
     deterministic_serial_throughput,
     mm1k_mean_number,
     mm1k_throughput,
@@ -53,26 +53,10 @@ def failing_line_run():
 # --- closed forms among themselves (fast) ----------------------------------
 
 
-def _birth_death_throughput_numeric(mu1, mu2, K):
-    """Solve the CTMC generator numerically; independent of the closed form."""
-    Q = np.zeros((K + 1, K + 1))
-    for n in range(K + 1):
-        if n < K:
-            Q[n, n + 1] = mu1
-        if n > 0:
-            Q[n, n - 1] = mu2
-        Q[n, n] = -Q[n].sum()
-    A = np.vstack([Q.T, np.ones(K + 1)])
-    b = np.zeros(K + 2)
-    b[-1] = 1.0
-    p = np.linalg.lstsq(A, b, rcond=None)[0]
-    return mu2 * (1.0 - p[0])
-
-
 @pytest.mark.parametrize("mu1,mu2,B", [(1.0, 0.8, 3), (0.8, 1.0, 3), (1.0, 1.0, 0), (2.0, 0.5, 7)])
 def test_two_machine_formula_matches_numeric_ctmc(mu1, mu2, B):
     """The two-machine formula equals the numerically solved birth-death chain with K = B + 2."""
-    expected = _birth_death_throughput_numeric(mu1, mu2, B + 2)
+    expected = birth_death_throughput_numeric(mu1, mu2, B + 2)
     assert two_machine_exponential_throughput(mu1, mu2, B) == pytest.approx(expected, rel=1e-10)
     assert mm1k_throughput(mu1, mu2, B + 2) == pytest.approx(expected, rel=1e-10)
 

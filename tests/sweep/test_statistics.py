@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 import twin
 from twin.stats import t_quantile_975
 
-from ..reference.closed_form import two_machine_exponential_throughput
+from ..reference.closed_form import birth_death_throughput_numeric, two_machine_exponential_throughput
 from .scenes import two_machines
 
 MEAN_M1, MEAN_M2 = 1.0, 0.8  # seconds; M2 is the faster machine
@@ -23,19 +22,7 @@ def ctmc_throughput(mu1: float, mu2: float, buffer: int) -> float:
     blocked), n = 0..B+2. Solve pi Q = 0, sum(pi) = 1; throughput = mu2 * P(M2 busy) = mu2 (1 - pi_0).
     Independent of the closed form it checks.
     """
-    k = buffer + 2
-    q = np.zeros((k + 1, k + 1))
-    for n in range(k + 1):
-        if n < k:
-            q[n, n + 1] = mu1
-        if n > 0:
-            q[n, n - 1] = mu2
-        q[n, n] = -q[n].sum()
-    a = np.vstack([q.T, np.ones(k + 1)])
-    b = np.zeros(k + 2)
-    b[-1] = 1.0
-    pi = np.linalg.lstsq(a, b, rcond=None)[0]
-    return mu2 * (1.0 - pi[0])
+    return birth_death_throughput_numeric(mu1, mu2, buffer + 2)
 
 
 def test_buffer_sweep_reproduces_the_closed_form_curve(tmp_path):

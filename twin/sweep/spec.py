@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from ..errors import UsageError
+from ..yamlfile import read_yaml_file
 
 __all__ = ["Parameter", "SweepSpec", "parse_set", "parse_values", "load_spec_file"]
 
@@ -212,12 +213,7 @@ SPEC_KEYS = ("scene", "parameters", "design", "samples", "sample_seed", "replica
 def load_spec_file(path: str | Path) -> SweepSpec:
     """Read a YAML sweep spec (see docs/experiments.md)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"--spec {path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--spec {path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = read_yaml_file(path, "--spec")
     if not isinstance(data, dict) or not isinstance(data.get("parameters", {}), dict):
         raise UsageError(f"--spec {path}: expected a mapping with 'parameters: {{NAME: VALUES, ...}}'")
     unknown = [k for k in data if k not in SPEC_KEYS]

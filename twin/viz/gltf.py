@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from .layout import box_mesh, layout_shapes
+from .layout import box_mesh, layout_shapes, robot_cells
 
 __all__ = ["export_gltf", "layout_scene"]
 
@@ -52,15 +52,8 @@ def layout_scene(scene):
 def _add_robots(out, scene) -> None:
     import yourdfpy
 
-    from ..scene.assets_path import candidates
-
-    for st in scene.stations:
+    for st, path in robot_cells(scene):
         cell = st.robot_cell
-        if cell is None:
-            continue
-        path = next((c for c in candidates(cell.urdf, "") if c.is_file()), None)
-        if path is None:
-            continue
         urdf = yourdfpy.URDF.load(str(path), load_meshes=True, build_scene_graph=True)
         if st.robot_motion is not None and len(st.robot_motion):
             q = np.zeros(len(urdf.actuated_joints))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .frame import STATE_COLORS, belt_geometry
 
-__all__ = ["Shape", "layout_shapes", "box_mesh"]
+__all__ = ["Shape", "layout_shapes", "box_mesh", "robot_cells"]
 
 BELT_RGB, FRAME_RGB, RACK_RGB, SHELF_RGB = (40, 42, 46), (150, 155, 165), (200, 130, 40), (90, 100, 120)
 SECTION_RGB = {"buffers": (110, 115, 125), "sources": (40, 110, 120), "sinks": (90, 90, 100)}
@@ -105,3 +105,15 @@ def _fixture(fx) -> Shape:
     mesh = bin_mesh(fx.size_m, fx.wall_m) if fx.shape == "bin" else load_mesh(fx.mesh_path, fx.scale)
     return Shape(fx.name, "fixture", tuple(fx.xyz_m), yaw, rgb, float(fx.rgba[3]),
                  vertices=np.asarray(mesh.vertices, np.float32), faces=np.asarray(mesh.faces, np.int32))
+
+
+def robot_cells(scene):
+    """``(station, URDF path)`` of every robot cell whose URDF is found (next to the scene was
+    resolved when it loaded; otherwise in ``pybullet_data``)."""
+    from ..scene.assets_path import candidates
+
+    for st in scene.stations:
+        if st.robot_cell is not None:
+            path = next((c for c in candidates(st.robot_cell.urdf, "") if c.is_file()), None)
+            if path is not None:
+                yield st, path

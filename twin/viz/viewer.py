@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .frame import STATE_COLORS, FrameReader, ViewFrame
-from .layout import box_mesh, layout_shapes
+from .layout import box_mesh, layout_shapes, robot_cells
 
 __all__ = ["Viewer", "run_live"]
 
@@ -120,15 +120,8 @@ class _ViewerApp:
 
         from viser.extras import ViserUrdf
 
-        from ..scene.assets_path import candidates
-
-        for st in self.spec.scene.stations:
+        for st, path in robot_cells(self.spec.scene):
             cell = st.robot_cell
-            if cell is None:
-                continue
-            path = next((c for c in candidates(cell.urdf, "") if c.is_file()), None)
-            if path is None:
-                continue
             root = f"/robots/{st.name.replace('/', '_')}"
             self.server.scene.add_frame(root, show_axes=False, position=tuple(cell.base_xyz_m),
                                         wxyz=_quat_z(math.radians(cell.base_yaw_deg)))

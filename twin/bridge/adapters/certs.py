@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
+from ...yamlfile import read_yaml_file
 
 __all__ = ["ServerCerts", "generate", "hash_password", "load_users", "load_server_certs", "Users",
            "SERVER_APP_URI"]
@@ -154,15 +155,8 @@ def load_users(path: str | Path) -> Users:
     Raises:
         UsageError: unreadable, not YAML, or an entry lacks a valid hash.
     """
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"--opcua-users: cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--opcua-users: {path} is not valid YAML: {exc}") from None
+    data = read_yaml_file(path, "--opcua-users")
     if not isinstance(data, dict) or not isinstance(data.get("users"), dict) or not data["users"]:
         raise UsageError(f"--opcua-users: {path} needs 'users: {{NAME: {{password_hash: ..., write: true}}}}' "
                          "(make entries with `twin certs user NAME`)")

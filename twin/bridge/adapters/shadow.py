@@ -31,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...errors import UsageError
+from ...yamlfile import read_yaml_file
 from .modbus_server import decode
 from .tagmap import Tag, _apply_override, _default_place, _int
 
@@ -211,15 +212,8 @@ def load_mirror_map(path: str | Path, signals, opcua_url: str | None = None,
     Raises:
         UsageError: unreadable file, unknown or read-only signal, bad field.
     """
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"--mirror: cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--mirror: {path} is not valid YAML: {exc}") from None
+    data = read_yaml_file(path, "--mirror")
     if not isinstance(data, dict) or not ({"opcua", "modbus"} & set(data)):
         raise UsageError(f"--mirror: {path} needs an 'opcua' and/or a 'modbus' section (see docs/plc.md)")
     unknown = set(data) - {"opcua", "modbus", "timeout_s", "fallback", "max_backoff_s"}

@@ -1,9 +1,11 @@
 """Recording the bridge's traffic to MCAP, and replaying a recording into a twin.
 
-Every message the bridge takes in (``in/SET``, ``in/STEP``, ``in/SNAPSHOT?``) or sends out
-(``out/DELTA``, ``out/HUGZ``, ``out/SNAPSHOT``, ``out/ACK``, ``out/STEPPED``, ``out/NACK``) is
-written to an MCAP file as it happens: one channel per direction and kind (message encoding
-``msgpack``: the message's header frame as sent), ``log_time`` the wall clock and ``publish_time``
+Every message the bridge takes in (``in/SET``, ``in/STEP``, ``in/SNAPSHOT?``, ``in/PING``,
+``in/HEALTH?``) or sends out (``out/BULK``, ``out/DELTA``, ``out/HUGZ``, ``out/SNAPSHOT``,
+``out/ACK``, ``out/STEPPED``, ``out/NACK``, ``out/PONG``, ``out/HEALTH``) is written to an MCAP
+file as it happens: one channel per direction and kind (message encoding ``msgpack``: the
+message's header frame as sent; for ``BULK`` the header with one more key, ``data``, the array
+frame's bytes), and ``config/groups`` (the signal groups, at the start and when reconfigured), ``log_time`` the wall clock and ``publish_time``
 the twin's simulated time, in nanoseconds. MCAP is what robotics and integration tools read
 (Foxglove and others), so a plant incident can be looked at, and fed back.
 
@@ -76,28 +78,34 @@ def replay(twin, recording: list[tuple[str, float, dict]], speed: float = 0.0) -
     """Feed a recording's writes into ``twin`` (a fresh Twin of the recorded scene and seed).
 
     ``speed``: simulated seconds per wall second (0: as fast as possible). Returns counts and how
-    many recorded deltas the replay reproduced exactly.
+    many recorded deltas (``BULK`` and ``DELTA`` messages) the replay reproduced exactly.
     """
+    from .groups import Publisher
     from .signals import SignalMap
 
     signals = SignalMap(twin)
+    configs = [h for topic, _, h in recording if topic == "config/groups"]
+    config = configs[-1] if configs else {}  # the groups as configured before the first step
+    publisher = Publisher(signals, config.get("groups"), config.get("deadbands"))
     writes = [(t, h["values"]) for topic, t, h in recording if topic == "in/SET"]
     steps = [(t, h["steps"]) for topic, t, h in recording if topic == "in/STEP"]
-    recorded = [(h["seq"], h["values"]) for topic, _, h in recording if topic == "out/DELTA"]
+    recorded = [_published(topic, h) for topic, _, h in recording if topic in ("out/BULK", "out/DELTA")]
     end = max((t for _, t, _ in recording), default=0.0)
     applied = refused = 0
-    published: list[dict] = []
-    last = signals.read()
+    published: list = []
+    publisher.start(signals.read())
     start = time.monotonic()
     wi = 0
 
     def publish() -> None:
-        nonlocal last
-        now = signals.read()
-        changed = {k: v for k, v in now.items() if k != "t_s" and last.get(k) != v}
-        last = now
-        if changed:
-            published.append(changed)
+        values = signals.read()
+        strings: dict = {}
+        for group, numbers, changed in publisher.step(values, values["t_s"]):
+            if numbers is not None:
+                published.append(("BULK", group.name, numbers.astype("<f8").tobytes()))
+            strings.update(changed or {})
+        if strings:
+            published.append(("DELTA", strings))
 
     while True:
         while wi < len(writes) and writes[wi][0] <= twin.time_s + 1e-9:
@@ -117,7 +125,14 @@ def replay(twin, recording: list[tuple[str, float, dict]], speed: float = 0.0) -
             ahead = twin.time_s / speed - (time.monotonic() - start)
             if ahead > 0:
                 time.sleep(min(ahead, 0.1))
-    matched = sum(1 for (_, rec), rep in zip(recorded, published, strict=False) if rec == rep)
+    matched = sum(1 for rec, rep in zip(recorded, published, strict=False) if rec == rep)
     return {"writes_applied": applied, "writes_refused": refused, "lockstep_requests": len(steps),
             "t_end_s": twin.time_s, "recorded_deltas": len(recorded), "replayed_deltas": len(published),
             "deltas_matching": matched}
+
+
+def _published(topic: str, header: dict) -> tuple:
+    """A recorded BULK or DELTA, as :func:`replay` lists what it publishes."""
+    if topic == "out/BULK":
+        return ("BULK", header["group"], header["data"])
+    return ("DELTA", header["values"])

@@ -80,6 +80,8 @@ class SignalMap:
         sig += [Signal(f"{eye}.blocked", "bool", "", False) for eye in names.photo_eyes]
         self.signals = {s.name: s for s in sig}
         self._providers: list = []
+        #: bumped whenever signals are added or removed (the bridge rebuilds its group layouts)
+        self.revision = 0
         self._owner: dict = {}  # provider signal name -> its provider
         #: conveyors held stopped whatever their motor and set-point (an injected belt stop)
         self.forced_stop: set[str] = set()
@@ -111,6 +113,7 @@ class SignalMap:
             self.signals[s.name] = s
             self._owner[s.name] = provider
         self._providers.append(provider)
+        self.revision += 1
 
     def drop_station(self, station: str) -> None:
         """Remove a station's own signals (``state``, ``busy``, ``processed``): a provider that takes
@@ -121,6 +124,7 @@ class SignalMap:
         for suffix in ("state", "busy", "processed"):
             self.signals.pop(f"{station}.{suffix}", None)
         self._sinks = None  # index arrays are rebuilt at the next read
+        self.revision += 1
 
     def read(self) -> dict:
         """Every signal's current value (plain Python types), read with whole-array operations."""

@@ -19,7 +19,7 @@ import zmq
 
 from .groups import typed
 from .server import parse_endpoint
-from .wire import MAX_BULK_BYTES, WireError, decode, encode
+from .wire import MAX_BULK_BYTES, MAX_SNAPSHOT_BYTES, WireError, decode, encode
 
 __all__ = ["CloneClient"]
 
@@ -75,7 +75,7 @@ class CloneClient:
     def _socket(self, kind: int, port: int):
         sock = self._ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, MAX_BULK_BYTES + 4096)
+        sock.setsockopt(zmq.MAXMSGSIZE, (MAX_SNAPSHOT_BYTES if port == self._addr[1] else MAX_BULK_BYTES) + 4096)
         if kind == zmq.SUB:
             sock.setsockopt(zmq.RCVHWM, 10_000)
         if self.name is not None and kind == zmq.DEALER:
@@ -121,7 +121,7 @@ class CloneClient:
         self._send(self._snap, encode(b"SNAPSHOT?"))
         if not self._snap.poll(int(1000 * self.timeout_s)):
             raise TimeoutError(f"no snapshot from the twin within {self.timeout_s} s")
-        kind, header = decode(self._snap.recv_multipart())
+        kind, header = decode(self._snap.recv_multipart(), MAX_SNAPSHOT_BYTES)
         if kind != b"SNAPSHOT":
             raise WireError(f"expected SNAPSHOT, got {kind.decode()}: {header.get('reason', '')}")
         if self.epoch is not None and header["epoch"] != self.epoch:
@@ -143,10 +143,17 @@ class CloneClient:
         were applied."""
         applied = 0
         wait = int(1000 * timeout_s)
-        while self._sub.poll(wait):
+        while True:
+            try:  # receive first, poll only when nothing is queued: one system call per message
+                frames = self._sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                if wait and self._sub.poll(wait):
+                    wait = 0
+                    continue
+                break
             wait = 0
             try:
-                kind, header = decode(self._sub.recv_multipart(copy=False))
+                kind, header = decode(frames)
             except WireError:
                 self.stats["malformed"] += 1
                 continue

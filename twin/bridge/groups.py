@@ -267,7 +267,7 @@ class Publisher:
                     else t + 1.0 / g.rate_hz
             numbers = strings = None
             if g.layout:
-                now = np.array([values[n] for n in g.layout], np.float64)
+                now = np.fromiter(map(values.__getitem__, g.layout), np.float64, len(g.layout))
                 if periodic or force or _moved(now, g.sent, g.deadband):
                     g.sent, numbers = now, now
             if g.strings:

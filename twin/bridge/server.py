@@ -237,7 +237,7 @@ class BridgeServer:
             else:
                 self._record("out", frames)
         try:
-            self.publisher.send_multipart(frames, zmq.NOBLOCK, copy=not bulk)
+            self.publisher.send_multipart(frames, zmq.NOBLOCK)
             self.stats["published"] += 1
             self.stats["bulk"] += bulk
         except zmq.Again:

@@ -16,12 +16,13 @@ import zlib
 import msgpack
 import numpy as np
 
-__all__ = ["VERSION", "MAX_FRAME_BYTES", "MAX_BULK_BYTES", "WireError", "encode", "encode_bulk", "decode",
+__all__ = ["VERSION", "MAX_FRAME_BYTES", "MAX_BULK_BYTES", "MAX_SNAPSHOT_BYTES", "WireError", "encode", "encode_bulk", "decode",
            "layout_id", "KINDS"]
 
 VERSION = 2
 MAX_FRAME_BYTES = 1 << 20  # 1 MiB: larger header frames are refused before decoding
 MAX_BULK_BYTES = 8 << 20  # 8 MiB: a BULK array frame (a million float64 values)
+MAX_SNAPSHOT_BYTES = 64 << 20  # 64 MiB: a SNAPSHOT's header, as a client accepts it from the twin
 BULK_DTYPE = "<f8"
 
 #: kind -> required header keys and their types
@@ -76,9 +77,10 @@ def encode_bulk(epoch: str, seq: int, t: float, group: str, layout: int, values:
     return [b"BULK", header, data]
 
 
-def decode(frames: list) -> tuple[bytes, dict]:
+def decode(frames: list, max_header: int = MAX_FRAME_BYTES) -> tuple[bytes, dict]:
     """(kind, header) of a received message; for ``BULK`` the header has one more key, ``data``:
-    the values, a read-only float64 array over the third frame (no copy).
+    the values, a read-only float64 array over the third frame (no copy). ``max_header``: the
+    largest header frame accepted (a client takes snapshots up to ``MAX_SNAPSHOT_BYTES``).
 
     Raises:
         WireError: wrong frame count, oversized frame, unknown kind, undecodable msgpack, another
@@ -88,16 +90,17 @@ def decode(frames: list) -> tuple[bytes, dict]:
     if len(frames) not in (2, 3):
         raise WireError(f"expected 2 frames (kind, header) or 3 (BULK), got {len(frames)}")
     kind, body = bytes(frames[0]), frames[1]
-    if len(body) > MAX_FRAME_BYTES:
-        raise WireError(f"header frame of {len(body)} bytes exceeds {MAX_FRAME_BYTES}")
+    if len(body) > max_header:
+        raise WireError(f"header frame of {len(body)} bytes exceeds {max_header}")
     if kind not in KINDS:
         raise WireError(f"unknown message kind {kind[:32]!r}")
     if (len(frames) == 3) != (kind == b"BULK"):
         raise WireError(f"{kind.decode()}: expected {3 if kind == b'BULK' else 2} frames, got {len(frames)}")
     try:
+        items = max(100_000, max_header // 16)
         header = msgpack.unpackb(bytes(body), raw=False, strict_map_key=True,
-                                 max_str_len=MAX_FRAME_BYTES, max_bin_len=0, max_array_len=100_000,
-                                 max_map_len=100_000, max_ext_len=0)
+                                 max_str_len=MAX_FRAME_BYTES, max_bin_len=0, max_array_len=items,
+                                 max_map_len=items, max_ext_len=0)
     except Exception as exc:  # msgpack raises several types for corrupt input
         raise WireError(f"header is not valid msgpack ({type(exc).__name__})") from None
     if not isinstance(header, dict):

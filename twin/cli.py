@@ -232,6 +232,9 @@ def serve(
                                                           "mapping file's)")] = None,
     mirror_modbus: Annotated[str | None, typer.Option(help="shadow mode: the plant's Modbus HOST:PORT (overrides "
                                                            "the mapping file's)")] = None,
+    signals_file: Annotated[Path | None, typer.Option("--signals", help="signal-map YAML: signal groups with "
+                                                                        "their rates, dead bands (docs/protocol.md)")]
+    = None,
 ) -> None:
     """Run a scene in real time (or faster) and serve its signals over the ZeroMQ bridge (and OPC UA, Modbus)."""
     from .bridge import BridgeServer
@@ -260,6 +263,16 @@ def serve(
     plc = start_plc_adapters(server, model.name or scene.stem, opcua=opcua, opcua_cert_dir=opcua_cert_dir,
                              opcua_users=opcua_users, opcua_insecure=opcua_insecure, modbus=modbus, tag_map=tag_map,
                              mirror=mirror, mirror_opcua=mirror_opcua, mirror_modbus=mirror_modbus)
+    if signals_file is not None:  # after the adapters: their signals may be grouped too
+        from .bridge.groups import load_signal_file
+
+        try:
+            server.set_groups(*load_signal_file(signals_file))
+        except TwinError as exc:
+            server.close()
+            if plc is not None:
+                plc.close()
+            _fail(exc)
     out.print(f"serving {model.name or scene.stem} on {bind} (snapshots), deltas on port +1, device writes on "
               f"port +2; epoch {server.epoch}; "
               f"{'lockstep' if clock == 'lockstep' else 'free-running' if speed == 0 else f'{speed:g}x real time'}",

@@ -73,3 +73,14 @@ sinks: [{name: out}, {name: rejects, reject: true}]
     assert k["rejected"] > 300 and k["escaped_defects"] <= 0.03 * k["rejected"]
     with pytest.raises(twin.SceneError, match="measured, not given"):
         twin.load_scene_text(text.replace("{vision: {samples: 60}}", "{vision: {samples: 60}, detect_prob: 0.5}"))
+
+
+def test_large_thin_boards_are_judged_as_well_as_small_parts():
+    """A 200 x 150 x 2 mm board is seen from farther away (coarser pixels, with depth and pixel
+    noise): the inspector's grid follows the pixel footprint, so good boards are not failed for
+    empty cells and every kind of defect is still found."""
+    from twin.sensors.inspection import PartDesign, measure_inspector
+
+    scores = measure_inspector(PartDesign(length_m=0.20, width_m=0.15, height_m=0.02, hole_m=0.02), samples=120)
+    assert scores["precision"] >= 0.98 and scores["recall"] >= 0.98, scores
+    assert scores["false_reject_prob"] <= 0.02

@@ -120,7 +120,7 @@ class Inspector:
         # the top face in the rectangle's frame, rasterised on a grid
         c, s = math.cos(angle), math.sin(angle)
         local = (xy - centre) @ np.array([[c, -s], [s, c]])
-        g = self.grid_m
+        g = max(self.grid_m, 2.5 * pixel)  # several pixels a cell, or noise leaves some cells empty
         nx, ny = max(1, int(round(length / g))), max(1, int(round(width / g)))
         ix = np.clip(((local[:, 0] + 0.5 * length) / g).astype(int), 0, nx - 1)
         iy = np.clip(((local[:, 1] + 0.5 * width) / g).astype(int), 0, ny - 1)
@@ -132,7 +132,9 @@ class Inspector:
         in_hole = (np.abs(gx) < half_hole) & (np.abs(gy) < half_hole)
         hole_fraction = float(1.0 - covered[in_hole].mean()) if in_hole.any() else 0.0
         corner = 0.5 * d.dent_m
-        in_corner = (np.abs(gx) > 0.5 * length - corner) & (np.abs(gy) > 0.5 * width - corner)
+        # the corner squares, less the outermost ring of cells (half-covered at the edge of the image)
+        in_corner = ((np.abs(gx) > 0.5 * length - corner) & (np.abs(gy) > 0.5 * width - corner)
+                     & (np.abs(gx) < 0.5 * length - g) & (np.abs(gy) < 0.5 * width - g))
         corner_gap = float(1.0 - covered[in_corner].mean()) if in_corner.any() else 0.0
         # colour: distance of each top-face pixel's colour from the median colour
         rgb = frame.rgb[mask].astype(float)

@@ -30,8 +30,8 @@ from .camera import Frame
 from .perception import min_area_rect
 from .pointcloud import frame_points
 
-__all__ = ["PartDesign", "DEFECT_KINDS", "make_part", "Inspector", "Verdict", "confusion", "measure_inspector",
-           "resolve_vision_inspections"]
+__all__ = ["PartDesign", "DEFECT_KINDS", "make_part", "Inspector", "Verdict", "confusion", "InspectionBench",
+           "measure_inspector", "resolve_vision_inspections"]
 
 DEFECT_KINDS = ("missing_hole", "dent", "discolored", "oversize")
 
@@ -169,33 +169,64 @@ def confusion(truth_defective, verdict_failed) -> dict:
             "recall": tp / (tp + fn) if tp + fn else float("nan")}
 
 
+class InspectionBench:
+    """An inspection table under a top-down camera in a World of its own, judging one part at a time.
+
+    The camera is placed so the part fills about the same share of the image at any size; the part
+    lies at a random place and yaw on the table. Used to measure an inspector (at load) and to judge
+    each part of a line in turn (``inspection.vision.per_part``). Close it (or use ``with``).
+    """
+
+    def __init__(self, design: PartDesign, depth_noise_m: float = 0.0003, pixel_noise: float = 3.0,
+                 seed: int = 0) -> None:
+        from .camera import Camera, Intrinsics, look_at
+
+        self.design = design
+        self.inspector = Inspector(design)
+        self.world = World(renderer="auto")
+        self.world.add_floor()
+        self.world.add_box("table", (0.3, 0.3, 0.2), (0.0, 0.0, 0.2))
+        self.reach = max(design.length_m + design.oversize_m, design.width_m)
+        distance = 0.35 * self.reach / 0.1
+        self.camera = Camera(self.world, "inspection", Intrinsics.from_fov(640, 480, 40), far_m=distance + 1.0,
+                             depth_noise_m=depth_noise_m, pixel_noise=pixel_noise, seed=seed,
+                             pose=look_at((0, 0, 0.4 + distance), (0, 0, 0.4), up=(1, 0, 0)))
+        self._n = 0
+
+    def judge(self, defect: str | None, rng: np.random.Generator) -> Verdict:
+        """Build a part (perfect, or with ``defect``) at a random place and yaw, photograph it, judge it."""
+        self._n += 1
+        name = f"part/{self._n}"
+        body = make_part(self.world, name, self.design, defect, (rng.uniform(-0.2, 0.2) * self.reach,
+                                                                  rng.uniform(-0.2, 0.2) * self.reach, 0.4),
+                         rng.uniform(-math.pi, math.pi), rng)
+        try:
+            return self.inspector.inspect(self.camera.capture(), body)
+        finally:
+            self.world.remove(name)
+
+    def close(self) -> None:
+        self.world.close()
+
+    def __enter__(self) -> InspectionBench:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def measure_inspector(design: PartDesign, samples: int = 200, kinds=DEFECT_KINDS, depth_noise_m: float = 0.0003,
                       pixel_noise: float = 3.0, seed: int = 0) -> dict:
-    """Judge ``samples`` simulated parts (half perfect, half with a defect of each kind in turn) with
-    a top-down camera and an :class:`Inspector`; return :func:`confusion` plus ``detect_prob``
-    (recall) and ``false_reject_prob`` (good parts failed / good parts)."""
-    from .camera import Camera, Intrinsics, look_at
-
+    """Judge ``samples`` simulated parts (half perfect, half with a defect of each kind in turn) on an
+    :class:`InspectionBench`; return :func:`confusion` plus ``detect_prob`` (recall) and
+    ``false_reject_prob`` (good parts failed / good parts)."""
     rng = np.random.default_rng(seed)
-    inspector = Inspector(design)
     truth, failed = [], []
-    with World(renderer="auto") as w:
-        w.add_floor()
-        w.add_box("table", (0.3, 0.3, 0.2), (0.0, 0.0, 0.2))
-        reach = max(design.length_m + design.oversize_m, design.width_m)
-        distance = 0.35 * reach / 0.1  # the part fills about the same share of the image at any size
-        cam = Camera(w, "inspection", Intrinsics.from_fov(640, 480, 40), far_m=distance + 1.0,
-                     depth_noise_m=depth_noise_m, pixel_noise=pixel_noise, seed=seed,
-                     pose=look_at((0, 0, 0.4 + distance), (0, 0, 0.4), up=(1, 0, 0)))
+    with InspectionBench(design, depth_noise_m, pixel_noise, seed) as bench:
         for i in range(int(samples)):
             kind = None if i % 2 == 0 else kinds[(i // 2) % len(kinds)]
-            body = make_part(w, f"part/{i}", design, kind, (rng.uniform(-0.2, 0.2) * reach,
-                                                            rng.uniform(-0.2, 0.2) * reach, 0.4),
-                             rng.uniform(-math.pi, math.pi), rng)
-            verdict = inspector.inspect(cam.capture(), body)
             truth.append(kind is not None)
-            failed.append(not verdict.passed)
-            w.remove(f"part/{i}")
+            failed.append(not bench.judge(kind, rng).passed)
     scores = confusion(truth, failed)
     good = scores["false_positive"] + scores["true_negative"]
     scores["detect_prob"] = scores["recall"]

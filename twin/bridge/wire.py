@@ -126,10 +126,10 @@ def decode(frames: list, max_header: int = MAX_FRAME_BYTES) -> tuple[bytes, dict
 def _bulk_data(header: dict, frame) -> np.ndarray:
     if header["dtype"] != BULK_DTYPE:
         raise WireError(f"BULK: dtype {header['dtype'][:16]!r} is not {BULK_DTYPE!r}")
-    buf = frame.buffer if hasattr(frame, "buffer") else frame  # a zmq.Frame (copy=False) or bytes
-    size = len(buf) if not isinstance(buf, memoryview) else buf.nbytes
+    buf = memoryview(frame.buffer if hasattr(frame, "buffer") else frame)  # a zmq.Frame (copy=False), bytes
+    size = buf.nbytes
     if size > MAX_BULK_BYTES:
         raise WireError(f"BULK: array frame of {size} bytes exceeds {MAX_BULK_BYTES}")
     if header["count"] < 0 or size != 8 * header["count"]:
         raise WireError(f"BULK: array frame of {size} bytes does not hold count={header['count']} float64 values")
-    return np.frombuffer(buf, dtype=BULK_DTYPE)
+    return np.frombuffer(buf.cast("B") if buf.ndim != 1 or buf.itemsize != 1 else buf, dtype=BULK_DTYPE)

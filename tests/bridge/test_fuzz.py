@@ -3,6 +3,8 @@ unless they are a valid write."""
 
 from __future__ import annotations
 
+import os
+
 import msgpack
 import pytest
 import zmq
@@ -59,3 +61,126 @@ def test_any_message_gets_an_answer_and_never_breaks_the_twin(rig, kind, header,
     if reply_kind == b"NACK" or reply["rejected"] or not reply["accepted"]:
         assert after == before  # refused: nothing changed
     tw.step()  # and the twin runs on
+
+
+# -- the whole protocol as a state machine ----------------------------------------------------------
+
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule  # noqa: E402
+
+from twin.bridge import CloneClient  # noqa: E402
+
+from .proxy import LossyProxy  # noqa: E402
+from .test_sync import Recorded, Stepper, _converge, _copy  # noqa: E402
+
+write_values = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-5, 20) | st.booleans() | \
+    st.text(max_size=4) | st.none()
+garbage = st.lists(st.binary(max_size=40), min_size=1, max_size=4) | st.builds(
+    lambda seq, count, n: [b"BULK", msgpack.packb({"v": 2, "epoch": "x", "seq": seq, "t": 0.0, "group": "default",
+                                                   "layout": 0, "dtype": "<f8", "count": count}), b"\0" * n],
+    st.integers(0, 2**64 - 1), st.integers(-1, 50), st.integers(0, 400))
+
+
+class BridgeProtocol(RuleBasedStateMachine):
+    """A twin, a proxy that loses, duplicates, reorders and corrupts its stream on command, and a
+    client: at every step boundary the client's copy is exactly what the twin published; after
+    healing it equals the twin's state; writes are accepted exactly when valid; the twin never breaks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from .test_bridge import _free_port
+
+        self.port, front = _free_port(), _free_port()
+        self.server = self._server()
+        self.stepper = Stepper(self.server)
+        self.stepper.paused.set()  # rules step the twin; the thread answers requests, sends heartbeats
+        self.proxy = LossyProxy(self.port, front)
+        self.client = CloneClient(f"tcp://127.0.0.1:{front}", timeout_s=5)
+        import time
+
+        time.sleep(0.15)
+        self.client.sync()
+
+    def _server(self):
+        import time
+
+        tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+        for _ in range(40):  # the old server's port may take a moment to be free
+            try:
+                return Recorded(tw, f"tcp://127.0.0.1:{self.port}", heartbeat_s=0.02,  # belt: every step
+                                groups={"belt": {"signals": ["belt.*", "belt/*"], "rate_hz": 20}})
+            except Exception:
+                time.sleep(0.05)
+        raise AssertionError("cannot bind")
+
+    @rule(n=st.integers(1, 10))
+    def step(self, n):
+        with self.stepper.lock:
+            for _ in range(n):
+                self.server.step()
+
+    @rule(k=st.integers(1, 3))
+    def drop(self, k):
+        self.proxy.actions.extend(["drop"] * k)
+
+    @rule()
+    def duplicate(self):
+        self.proxy.actions.append("dup")
+
+    @rule()
+    def reorder(self):
+        self.proxy.actions.append("swap")
+
+    @rule(frames=garbage)
+    def corrupt(self, frames):
+        self.proxy.inject.append(frames)
+
+    @rule(name=st.sampled_from(["belt.speed_mps", "belt.motor_on", "belt.parts", "nope", "press.state"]),
+          value=write_values)
+    def write(self, name, value):
+        with self.stepper.lock:
+            valid = self.server.signals.check(name, value) is None
+        reply = self.client.set({name: value})
+        assert bool(reply["accepted"]) == valid and bool(reply["rejected"]) != valid, (name, value, reply)
+
+    @rule()
+    def restart(self):
+        with self.stepper.lock:
+            self.server.close()
+            self.server = self.stepper.server = self._server()
+
+    @rule()
+    def poll(self):
+        for _ in range(5):  # a heartbeat ends a poll early: take what else is on its way
+            self.client.poll(0.01)
+
+    @rule()
+    def heal(self):
+        self._heal()
+
+    def _heal(self):
+        self.proxy.heal()
+        _converge(self.client, self.server, self.stepper)
+        assert _copy(self.client) == {k: v for k, v in self.server.published().items() if k != "t_s"}
+
+    @invariant()
+    def copy_is_what_was_published(self):
+        with self.stepper.lock:
+            expected = self.server.history.get(self.client.seq) if self.client.epoch == self.server.epoch else None
+        if expected is not None:
+            assert _copy(self.client) == {k: v for k, v in expected.items() if k != "t_s"}
+
+    def teardown(self):
+        if os.environ.get("TWIN_TEST_VERBOSE"):
+            print(self.client.stats, self.proxy.counts, self.server.seq)
+        try:
+            self._heal()
+            assert self.server.twin.time_s >= 0  # still a working twin
+        finally:
+            self.client.close()
+            self.proxy.close()
+            self.stepper.stop()
+            self.server.close()
+
+
+BridgeProtocol.TestCase.settings = settings(max_examples=10, stateful_step_count=20, deadline=None)
+test_the_whole_protocol_under_loss_corruption_and_restarts = BridgeProtocol.TestCase

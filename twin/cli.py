@@ -267,7 +267,11 @@ def serve(
         from .bridge.groups import load_signal_file
 
         try:
-            server.set_groups(*load_signal_file(signals_file))
+            groups, deadbands = load_signal_file(signals_file)
+            try:
+                server.set_groups(groups, deadbands)
+            except UsageError as exc:  # a name the twin does not have: say which file
+                raise UsageError(f"{signals_file}: {exc}") from None
         except TwinError as exc:
             server.close()
             if plc is not None:

@@ -54,7 +54,10 @@ def device(
         _fail(UsageError("give --server-key and --client-key, or, for a twin served --insecure, --insecure"))
     until_s = _duration("--until", until)
     dwell_s = _duration("--dwell", dwell)
-    profile = parse_profile(speed_profile) if mode == "shadow" else None
+    try:
+        profile = parse_profile(speed_profile) if mode == "shadow" else None
+    except UsageError as exc:
+        _fail(exc)
     try:
         client = CloneClient(connect, timeout_s=timeout, server_key=server_key, client_key=client_key, name=name)
     except (TwinError, ValueError) as exc:

@@ -22,6 +22,7 @@ from .core.engine import Engine
 from .core.rng import stream_seed
 from .physics.agv import Fleet, PathGraph
 from .physics.asrs import AxisLimits, Rack, StorageSystem
+from .sampling import draw
 from .scene.models import Scene
 
 __all__ = ["Logistics"]
@@ -174,31 +175,7 @@ class _Sampler:
         self.dist, self.rng = dist, rng
 
     def __call__(self) -> float:
-        return _draw(self.dist, self.rng)
-
-
-def _draw(dist, rng: np.random.Generator) -> float:
-    """One draw of a scene distribution for the Python-side models (fleets)."""
-    kind = dist.dist
-    if kind == "constant":
-        return float(dist.value)
-    if kind == "exponential":
-        return float(rng.exponential(dist.mean))
-    if kind == "uniform":
-        return float(rng.uniform(dist.low, dist.high))
-    if kind == "triangular":
-        return float(rng.triangular(dist.low, dist.mode, dist.high))
-    if kind == "normal":  # truncated at 0 by resampling, as in the core
-        while True:
-            x = float(rng.normal(dist.mean, dist.std))
-            if x >= 0.0:
-                return x
-    if kind == "lognormal":
-        sigma2 = math.log(1.0 + (dist.std / dist.mean) ** 2)
-        return float(rng.lognormal(math.log(dist.mean) - 0.5 * sigma2, math.sqrt(sigma2)))
-    if kind == "empirical":
-        return float(dist.samples[int(rng.integers(len(dist.samples)))])
-    raise ValueError(f"unsupported distribution {kind!r}")
+        return draw(self.dist, self.rng)
 
 
 def _overlap(a: float, b: float, lo: float, hi: float) -> float:

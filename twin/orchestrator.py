@@ -62,6 +62,13 @@ class Twin:
         self.engine = Engine(scene, self.seed, trace=trace)
         self.faults = FaultRunner(scene, self.engine)
         self.logistics = None
+        #: per-part camera inspections (``inspection.vision.per_part``), or None
+        self.inline_inspections = None
+        if any(s.inspection is not None and s.inspection.vision is not None and s.inspection.vision.per_part
+               for s in scene.stations):
+            from .sensors.inline import InlineInspections
+
+            self.inline_inspections = InlineInspections(scene, self.engine, self.seed)
         if scene.transports or scene.storages:
             from .logistics import Logistics
 
@@ -120,15 +127,21 @@ class Twin:
 
     def _advance_core(self, t_end: float) -> None:
         """Advance the core, and the fleets and cranes with it, event by event in time order."""
-        if self.logistics is None:
-            self.engine.advance_to(t_end)
+        engine, logistics, inline = self.engine, self.logistics, self.inline_inspections
+        if logistics is None:
+            while started := engine.advance_to(t_end):  # per-part camera inspections start
+                inline.request(started, engine.t)
             return
-        engine, logistics = self.engine, self.logistics
         while True:
             t_next = min(t_end, logistics.next_time())
             started = engine.advance_to(t_next)
-            if started:  # stopped early: parts entered transports or storages at engine.t
-                logistics.request(started, engine.t)
+            if started:  # stopped early: parts entered transports, storages or camera inspections
+                judged = [s for s in started if inline is not None and s in inline.servers]
+                if judged:
+                    inline.request(judged, engine.t)
+                moved = [s for s in started if inline is None or s not in inline.servers]
+                if moved:
+                    logistics.request(moved, engine.t)
                 continue
             done = logistics.advance(t_next)
             for server in done:
@@ -259,9 +272,11 @@ class Twin:
         return out
 
     def close(self) -> None:
-        """Release the 3D world, if any (idempotent)."""
+        """Release the 3D world and the per-part inspection rigs, if any (idempotent)."""
         if self.world is not None:
             self.world.close()
+        if self.inline_inspections is not None:
+            self.inline_inspections.close()
 
     def __enter__(self) -> Twin:
         return self
@@ -344,7 +359,8 @@ class Twin:
         return {"engine": self.engine.get_state(), "steps": self._steps,
                 "baseline": None if self._baseline is None else {k: v.copy() for k, v in self._baseline.items()},
                 "logistics": None if self.logistics is None else self.logistics.get_state(),
-                "faults": self.faults.get_state()}
+                "faults": self.faults.get_state(),
+                "inline": None if self.inline_inspections is None else self.inline_inspections.get_state()}
 
     def set_state(self, snapshot: dict) -> None:
         """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
@@ -355,6 +371,8 @@ class Twin:
         self.engine.set_state(snapshot["engine"])
         self._steps = int(snapshot["steps"])
         self.faults.set_state(snapshot.get("faults", {}))
+        if self.inline_inspections is not None:
+            self.inline_inspections.set_state(snapshot["inline"])
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
 

@@ -264,6 +264,9 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
             if el.inspection is not None:
                 st_inspect[i] = True
                 st_detect[i], st_false[i] = el.inspection.rates
+                vision = el.inspection.vision
+                # a camera judging each part: timed and judged outside the core (twin.sensors.inline)
+                st_external[i] = vision is not None and vision.per_part
             failures = el.all_failures
             scheduled = scheduled_faults.get(name, [])
             st_fail_off[i], st_fail_len[i] = len(fail_node), len(failures) + len(scheduled)
@@ -457,6 +460,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         srv_state=np.zeros(max(n_srv, 1), np.int32), srv_part=np.full(max(n_srv, 1), -1, np.int32),
         srv_paused=np.zeros(max(n_srv, 1), np.bool_), srv_remaining=np.zeros(max(n_srv, 1)),
         srv_done_t=np.zeros(max(n_srv, 1)), srv_last_type=np.full(max(n_srv, 1), -1, np.int32),
+        srv_verdict=np.full(max(n_srv, 1), -1, np.int8),
         srv_eff=np.zeros(max(n_srv, 1), np.int32), srv_since=np.zeros(max(n_srv, 1)),
         srv_acc=np.zeros((max(n_srv, 1), 6)),
         ext_q=np.zeros(max(n_srv, 1), np.int32), ext_n=np.zeros(1, np.int64),

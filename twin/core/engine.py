@@ -84,10 +84,16 @@ class Engine:
             return pending
         return self._run(float(t_end), 1 << 62)
 
-    def complete_external(self, server: int, t: float) -> None:
-        """Externally timed ``server`` finishes its part at ``t`` (now or later)."""
+    def complete_external(self, server: int, t: float, failed: bool | None = None) -> None:
+        """Externally timed ``server`` finishes its part at ``t`` (now or later).
+
+        ``failed``: at an inspection station, the verdict found outside the core (a camera judged the
+        part); ``None`` draws it from the station's rates as usual.
+        """
         if t < self.t:
             raise SimulationError(f"completion at t={t} is in the past (now {self.t})")
+        if failed is not None:
+            self.state.srv_verdict[server] = 1 if failed else 0
         complete_external(self._p, self._s, int(server), float(t))
 
     def server_part_uid(self, server: int) -> int:

@@ -249,10 +249,16 @@ def _on_server_timer(P, S, s, t):
         S.st_defects[n] += 1
         trace(S, TR_DEFECT, p, n, local, t)
     if P.st_inspect[n]:
-        limit = P.st_detect[n] if S.part_defect[p] else P.st_false_reject[n]
         # confusion matrix against the truth: [true pos, false pos, false neg, true neg]
         bad = 0 if S.part_defect[p] else 1
-        if next_u01(S.rng_state, q) < limit:
+        verdict = S.srv_verdict[s]  # given from outside (a camera judged this part), or -1: draw it
+        S.srv_verdict[s] = -1
+        if verdict >= 0:
+            failed = verdict == 1
+        else:
+            limit = P.st_detect[n] if S.part_defect[p] else P.st_false_reject[n]
+            failed = next_u01(S.rng_state, q) < limit
+        if failed:
             S.part_insp[p] = INSP_FAIL
             S.part_failed_once[p] = True
             S.st_insp_fail[n] += 1

@@ -106,7 +106,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         frac = acc / total if total > 0 else np.zeros(6)
         ap_count = now["st_ap_count"][n] + (1 if s.st_active[n] else 0)  # closed in window + open now
         active = float(now["st_ap_sum"][n] / ap_count) if ap_count > 0 else 0.0
-        if p.st_external[n]:
+        if p.st_external[n] and not p.st_inspect[n]:  # a transport or storage (not a camera-timed inspection)
             movers.append({"name": names.nodes[n], "capacity": cap, "busy_frac": float(frac[L.SRV_BUSY]),
                            "blocked_frac": float(frac[L.SRV_BLOCKED]), "idle_frac": float(frac[L.SRV_IDLE]),
                            "processed": int(now["st_processed"][n].sum()), "mean_active_period_s": active,

@@ -223,6 +223,7 @@ STATE_SPEC = {
     "srv_remaining": "f8",
     "srv_done_t": "f8",
     "srv_last_type": "i4",
+    "srv_verdict": "i1",
     "srv_eff": "i4",
     "srv_since": "f8",
     "srv_acc": "f8[:,:]",

@@ -272,7 +272,9 @@ class Failure(_Model):
 class VisionInspection(_Model):
     """Pass/fail from a camera: the station's detection and false-reject rates are measured when the
     scene loads, by a top-down camera inspector (``twin.sensors.inspection``) judging ``samples``
-    simulated parts of this design, half of them with a defect (the kinds in turn)."""
+    simulated parts of this design, half of them with a defect (the kinds in turn). By default the
+    line then draws each part's verdict from those rates; with ``per_part`` the camera judges each
+    part itself (the station's process time is then drawn outside the core, from its own stream)."""
 
     samples: Annotated[int, Field(ge=20, le=5000)] = 200
     length_m: Size = 0.10
@@ -284,6 +286,10 @@ class VisionInspection(_Model):
         default_factory=lambda: ["missing_hole", "dent", "discolored", "oversize"], min_length=1)
     depth_noise_m: NonNegFloat = 0.0003
     pixel_noise: Annotated[float, Field(ge=0, le=255, allow_inf_nan=False)] = 3.0
+    per_part: bool = Field(
+        False, description="judge every part of the line with the camera as it is inspected (a defective "
+                           "part shows one of defect_kinds), instead of drawing pass/fail from the measured "
+                           "rates; costs a render per part")
 
 
 class Inspection(_Model):

@@ -179,6 +179,11 @@ class Camera:
         self._rng = np.random.default_rng(seed)
         self._next_t = 0.0
 
+    def reseed(self, seed: int) -> None:
+        """Restart the noise stream (a rig that judges parts one by one seeds it per part, so a
+        part's picture does not depend on how many came before)."""
+        self._rng = np.random.default_rng(seed)
+
     def due(self, t_s: float) -> bool:
         """Whether a capture is due at ``t_s`` (its own rate); marks it taken when so."""
         if t_s + 1e-9 < self._next_t:

@@ -247,3 +247,26 @@ def test_health_reports_peers_latency_refusals_and_stale_signals(endpoint):
     finally:
         stepper.stop()
         server.close()
+
+
+def test_oversized_frames_are_cut_off_by_the_transport_and_the_twin_runs_on(endpoint):
+    tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
+    server = BridgeServer(tw, endpoint)
+    stepper = Stepper(server)
+    ctx = zmq.Context.instance()
+    host, port = endpoint.rsplit(":", 1)
+    big = ctx.socket(zmq.DEALER)
+    big.setsockopt(zmq.LINGER, 0)
+    big.connect(f"{host}:{int(port) + 2}")
+    try:
+        big.send_multipart([b"SET", b"x" * (2 << 20)])  # over MAXMSGSIZE: dropped before any parsing
+        time.sleep(0.5)
+        assert not big.poll(200) and server.stats["malformed"] == 0 and server.stats["sets_rejected"] == 0
+        with CloneClient(endpoint) as client:  # everyone else is served as before
+            client.sync()
+            assert client.set({"belt.speed_mps": 0.4})["accepted"] == ["belt.speed_mps"]
+            assert client.ping() < 1.0
+    finally:
+        big.close(0)
+        stepper.stop()
+        server.close()

@@ -22,6 +22,8 @@ def view(
                                                    "interrupted)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed (default: scene sim.seed)")] = None,
     rate_hz: Annotated[float, typer.Option(help="frames per second sent to browsers")] = 10.0,
+    open_browser: Annotated[bool | None, typer.Option("--open/--no-open", help="open the page in this machine's "
+                                                      "browser (default: when a desktop is there)")] = None,
 ) -> None:
     """Run a scene live and show it in the browser: the factory in 3D, station states, parts, KPIs."""
     from .orchestrator import Twin
@@ -45,6 +47,10 @@ def view(
                          "is another viewer running? Try another --port"))
     out.print(f"viewing {model.name or scene.stem} at {viewer.url} ({speed:g}x real time; Ctrl-C stops)",
               highlight=False)
+    if open_browser if open_browser is not None else _has_desktop():
+        import webbrowser
+
+        webbrowser.open(viewer.url)
     try:
         run_live(tw, viewer, until_s, speed)
     except KeyboardInterrupt:
@@ -52,6 +58,16 @@ def view(
     finally:
         viewer.close()
     out.print(f"stopped at t={tw.time_s:.1f} s; {viewer.frames_sent} frames sent", highlight=False)
+
+
+def _has_desktop() -> bool:
+    """Whether a graphical browser can be opened here (not over SSH or in a container's shell)."""
+    import os
+    import sys
+
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @app.command()

@@ -52,7 +52,13 @@ class _StructViewAttrs(AttributeTemplate):
 @lower_getattr_generic(StructView)
 def _struct_view_getattr(context, builder, typ, val, attr):
     data = context.make_data_helper(builder, typ.struct_type.get_data_type(), ref=val)
-    value = getattr(data, attr)
+    index = data._datamodel.get_field_position(attr)
+    raw = builder.load(data._get_ptr_by_index(index))
+    # The payload (array pointers and capacities) is written once, when the StructRef is made,
+    # and never while a kernel runs: telling LLVM so lets it load each field once per function
+    # instead of after every store (a store through a float64* might otherwise alias it).
+    raw.set_metadata("invariant.load", builder.module.add_metadata([]))
+    value = data._cast_member_to_value(index, raw)
     return imputils.impl_ret_borrowed(context, builder, typ.struct_type.field_dict[attr], value)
 
 

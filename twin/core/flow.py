@@ -209,7 +209,7 @@ def _follow(P, S, node, p):
             return node
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def resolve(P, S, node, p, t):
     """The storage node part ``p`` sent to ``node`` would go to now, or -1 if it must wait.
 
@@ -273,7 +273,7 @@ def operating_refresh(P, S, n, t):
             set_timer(S, P.slot_fail + f, t + (S.fl_due_op[f] - S.st_op_acc[n]))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def start_server(P, S, s, p, t):
     """Server ``s`` takes part ``p``: setup first if the part type changed, then processing."""
     n = P.srv_node[s]
@@ -342,7 +342,7 @@ def station_resume(P, S, n, t):
 
 # ---------------------------------------------------------------- transfers
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def accept(P, S, n, p, t):
     """Storage node ``n`` receives part ``p`` (``resolve`` said it can)."""
     kind = P.node_kind[n]
@@ -414,7 +414,7 @@ def ready_part(P, S, n):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def take(P, S, n, p, t):
     """Remove ready part ``p`` from node ``n`` (it is about to be accepted downstream)."""
     kind = P.node_kind[n]

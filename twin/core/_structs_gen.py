@@ -101,7 +101,7 @@ def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_
 
 
 @njit(cache=True)
-def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_state, n_events, last_move_t, wl, wl_in, wl_head, wl_len, scratch, part_uid, part_type, part_node, part_srv, part_t_release, part_t_enter, part_defect, part_insp, part_failed_once, part_c, free_stack, free_top, node_count, node_area, node_since, node_max, node_blocked_since, node_blocked_acc, qbuf, q_head, wip, wip_area, wip_since, src_held, src_created, src_released, src_dropped, src_off, src_started, src_sched_next, src_sched_fired, src_sched_rel, cv_d0, cv_t0, cv_v, cv_head_ready, cv_last_c, st_down, st_off, st_op, st_busy, st_idle, st_blocked, st_processed, st_scrapped, st_ideal_done, st_insp_fail, st_defects, st_fail_count, st_drops, st_confusion, st_op_acc, st_op_since, st_active, st_active_since, st_ap_sum, st_ap_count, srv_state, srv_part, srv_paused, srv_remaining, srv_done_t, srv_last_type, srv_verdict, srv_eff, srv_since, srv_acc, ext_q, ext_n, fl_count, fl_down, fl_due_op, dv_rr, cal_on, sink_count, sink_defective, sink_failed, sink_first_pass, lt_t, lt_value, lt_type, lt_sink, lt_n, trace_on, tr_t, tr_uid, tr_event, tr_node, tr_aux, tr_n):
+def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, heap_hole, stamp, uid_next, rng_state, n_events, last_move_t, wl, wl_in, wl_head, wl_len, scratch, part_uid, part_type, part_node, part_srv, part_t_release, part_t_enter, part_defect, part_insp, part_failed_once, part_c, free_stack, free_top, node_count, node_area, node_since, node_max, node_blocked_since, node_blocked_acc, qbuf, q_head, wip, wip_area, wip_since, src_held, src_created, src_released, src_dropped, src_off, src_started, src_sched_next, src_sched_fired, src_sched_rel, cv_d0, cv_t0, cv_v, cv_head_ready, cv_last_c, st_down, st_off, st_op, st_busy, st_idle, st_blocked, st_processed, st_scrapped, st_ideal_done, st_insp_fail, st_defects, st_fail_count, st_drops, st_confusion, st_op_acc, st_op_since, st_active, st_active_since, st_ap_sum, st_ap_count, srv_state, srv_part, srv_paused, srv_remaining, srv_done_t, srv_last_type, srv_verdict, srv_eff, srv_since, srv_acc, ext_q, ext_n, fl_count, fl_down, fl_due_op, dv_rr, cal_on, sink_count, sink_defective, sink_failed, sink_first_pass, lt_t, lt_value, lt_type, lt_sink, lt_n, trace_on, tr_t, tr_uid, tr_event, tr_node, tr_aux, tr_n):
     s = structref.new(STATE_TYPE)
     s.t = data_ptr(t)
     s.heap = data_ptr(heap)
@@ -109,6 +109,7 @@ def make_state(t, heap, pos, tm_time, tm_stamp, heap_size, stamp, uid_next, rng_
     s.tm_time = data_ptr(tm_time)
     s.tm_stamp = data_ptr(tm_stamp)
     s.heap_size = data_ptr(heap_size)
+    s.heap_hole = data_ptr(heap_hole)
     s.stamp = data_ptr(stamp)
     s.uid_next = data_ptr(uid_next)
     s.rng_state = data_ptr(rng_state)

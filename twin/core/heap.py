@@ -5,13 +5,24 @@ the heap never grows: scheduling a slot that is already pending moves it, and ca
 it. Ties in time are broken by a stamp taken from a global counter when the timer was set, which
 makes the event order (and so every result) deterministic and independent of the control step.
 
+Popping leaves a *hole* at the root instead of moving the last timer there at once. An event
+handler almost always schedules a timer next (a server's next phase end), and that timer simply
+fills the hole with one sift-down: a pop and a push cost one sift-down instead of a sift-down plus
+a sift-up. The hole is filled from the last timer only when the earliest time is asked for before
+anything filled it. The pop order is that of (time, stamp) whatever the layout of the array, so
+this changes no result.
+
 The kernels take the state ``S`` (a struct view, see ``twin.core.views``, or any object with
 these fields, such as ``HeapArrays``) rather than loose arrays, like every other kernel. Fields
 used (all preallocated, length ``n_slots``):
-    heap     int32  slot ids in heap order (first ``size[0]`` entries valid)
-    pos      int32  position of each slot in ``heap``, -1 when not pending
-    tm_time  float64 due time of each slot (inf when not pending)
-    tm_stamp int64  tie-break stamp of each slot
+    heap      int32  slot ids in heap order: ``heap_size[0]`` pending timers in the first
+                     ``heap_size[0] + heap_hole[0]`` entries
+    pos       int32  position of each slot in ``heap``, -1 when not pending
+    tm_time   float64 due time of each slot (inf when not pending)
+    tm_stamp  int64  tie-break stamp of each slot
+    heap_size int64[1] number of pending timers
+    heap_hole int64[1] 1 while ``heap[0]`` is a hole (its two subtrees are heaps), else 0
+    stamp     int64[1] last stamp given
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from numba import njit
 __all__ = ["heap_set", "heap_cancel", "heap_pop", "heap_peek_time", "new_heap", "HeapArrays"]
 
 #: A stand-alone heap (the kernels accept any object with these fields, such as the state).
-HeapArrays = namedtuple("HeapArrays", "heap pos tm_time tm_stamp heap_size stamp")
+HeapArrays = namedtuple("HeapArrays", "heap pos tm_time tm_stamp heap_size heap_hole stamp")
 
 
 def new_heap(n_slots: int) -> dict[str, np.ndarray]:
@@ -35,6 +46,7 @@ def new_heap(n_slots: int) -> dict[str, np.ndarray]:
         "tm_time": np.full(n_slots, np.inf),
         "tm_stamp": np.zeros(n_slots, np.int64),
         "heap_size": np.zeros(1, np.int64),
+        "heap_hole": np.zeros(1, np.int64),
         "stamp": np.zeros(1, np.int64),
     }
 
@@ -47,13 +59,15 @@ def _less(a, b, tm_time, tm_stamp):
 
 
 @njit(cache=True)
-def _sift_up(S, i):
+def _sift_up(S, i, lo):
+    """Move the timer at ``i`` up while it is earlier than its parent; stop below index ``lo``
+    (1, or 3 while the root is a hole: entries 1 and 2 then head subtrees of their own)."""
     heap = S.heap
     pos = S.pos
     tm_time = S.tm_time
     tm_stamp = S.tm_stamp
     slot = heap[i]
-    while i > 0:
+    while i >= lo:
         parent = (i - 1) >> 1
         other = heap[parent]
         if _less(slot, other, tm_time, tm_stamp):
@@ -92,6 +106,18 @@ def _sift_down(S, i, size):
 
 
 @njit(cache=True)
+def _fill_hole(S):
+    """Move the last timer into the hole at the root and sift it down."""
+    S.heap_hole[0] = 0
+    size = S.heap_size[0]
+    if size > 0:
+        moved = S.heap[size]  # entries are 0 (the hole) .. size
+        S.heap[0] = moved
+        S.pos[moved] = 0
+        _sift_down(S, 0, size)
+
+
+@njit(cache=True)
 def heap_set(S, slot, t):
     """Schedule (or move) timer ``slot`` to time ``t``; ``t = inf`` cancels it."""
     if t == np.inf:
@@ -102,17 +128,24 @@ def heap_set(S, slot, t):
     old = S.tm_time[slot]
     S.tm_time[slot] = t
     i = S.pos[slot]
+    hole = S.heap_hole[0]
     if i < 0:
-        i = S.heap_size[0]
-        S.heap_size[0] = i + 1
-        S.heap[i] = slot
-        S.pos[slot] = i
-        _sift_up(S, i)
+        size = S.heap_size[0]
+        S.heap_size[0] = size + 1
+        if hole:  # the new timer takes the root's place and sinks to where it belongs
+            S.heap_hole[0] = 0
+            S.heap[0] = slot
+            S.pos[slot] = 0
+            _sift_down(S, 0, size + 1)
+        else:
+            S.heap[size] = slot
+            S.pos[slot] = size
+            _sift_up(S, size, 1)
     elif t < old:
-        _sift_up(S, i)
+        _sift_up(S, i, 3 if hole else 1)
     else:
         # same or later time: the new stamp makes the key larger even when the time is equal
-        _sift_down(S, i, S.heap_size[0])
+        _sift_down(S, i, S.heap_size[0] + hole)
 
 
 @njit(cache=True)
@@ -123,20 +156,23 @@ def heap_cancel(S, slot):
     if i < 0:
         return
     S.pos[slot] = -1
-    last = S.heap_size[0] - 1
-    S.heap_size[0] = last
+    hole = S.heap_hole[0]
+    last = S.heap_size[0] - 1 + hole  # index of the last entry
+    S.heap_size[0] -= 1
     if i == last:
         return
     moved = S.heap[last]
     S.heap[i] = moved
     S.pos[moved] = i
     _sift_down(S, i, last)
-    _sift_up(S, S.pos[moved])
+    _sift_up(S, S.pos[moved], 3 if hole else 1)
 
 
 @njit(cache=True)
 def heap_peek_time(S):
     """Due time of the earliest timer, inf when none is pending."""
+    if S.heap_hole[0]:
+        _fill_hole(S)
     if S.heap_size[0] == 0:
         return np.inf
     return S.tm_time[S.heap[0]]
@@ -144,7 +180,13 @@ def heap_peek_time(S):
 
 @njit(cache=True)
 def heap_pop(S):
-    """Remove and return the earliest slot (caller checks ``heap_size`` first)."""
+    """Remove and return the earliest slot (caller checks ``heap_size`` first); its place stays
+    a hole until the next timer set or the next peek fills it."""
+    if S.heap_hole[0]:
+        _fill_hole(S)
     slot = S.heap[0]
-    heap_cancel(S, slot)
+    S.pos[slot] = -1
+    S.tm_time[slot] = np.inf
+    S.heap_size[0] -= 1
+    S.heap_hole[0] = 1
     return slot

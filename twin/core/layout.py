@@ -150,6 +150,7 @@ STATE_SPEC = {
     "tm_time": "f8",
     "tm_stamp": "i8",
     "heap_size": "i8",
+    "heap_hole": "i8",
     "stamp": "i8",
     "uid_next": "i8",
     "rng_state": "u8",

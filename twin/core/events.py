@@ -204,7 +204,7 @@ def _on_node_timer(P, S, n, t):
             wl_push(S, n)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _on_server_timer(P, S, s, t):
     n = P.srv_node[s]
     p = S.srv_part[s]

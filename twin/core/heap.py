@@ -168,7 +168,7 @@ def heap_cancel(S, slot):
     _sift_up(S, S.pos[moved], 3 if hole else 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def heap_peek_time(S):
     """Due time of the earliest timer, inf when none is pending."""
     if S.heap_hole[0]:
@@ -178,7 +178,7 @@ def heap_peek_time(S):
     return S.tm_time[S.heap[0]]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def heap_pop(S):
     """Remove and return the earliest slot (caller checks ``heap_size`` first); its place stays
     a hole until the next timer set or the next peek fills it."""

@@ -160,8 +160,7 @@ class Robot:
 
     def joints(self) -> np.ndarray:
         """Current joint positions."""
-        c = self.world.client
-        return np.array([c.getJointState(self.body, j)[0] for j in self._joints])
+        return np.array([s[0] for s in self.world.client.getJointStates(self.body, self._joints)])
 
     def fk(self, q=None) -> tuple[np.ndarray, np.ndarray]:
         """End-effector position (m) and quaternion (xyzw) at ``q`` (default: now)."""

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import random
-import socket
 import threading
 import time
 
@@ -46,19 +44,6 @@ sources: [{name: src, to: s0, interarrival: {dist: exponential, mean: 1.0}}]
 stations:
 """ + "".join(f"  - {{name: s{i}, to: {'s' + str(i + 1) if i < 9 else 'out'}, process_time: {{dist: exponential, "
               f"mean: 0.9}}}}\n" for i in range(10)) + "sinks: [{name: out}]\n"
-
-
-def free_port() -> int:
-    rng = random.Random()
-    while True:
-        port = rng.randrange(20_000, 32_000)
-        try:
-            for p in (port, port + 1, port + 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
 
 
 class Many:
@@ -111,7 +96,7 @@ def msgpack_throughput(server: BridgeServer, client: CloneClient, n_signals: int
 
 def raw_throughput(sizes: list[int], n_signals: int, messages: int) -> float:
     ctx = zmq.Context.instance()
-    port = free_port()
+    port = H.free_port(3)
     pub, sub = ctx.socket(zmq.PUB), ctx.socket(zmq.SUB)
     for s in (pub, sub):
         s.setsockopt(zmq.LINGER, 0)
@@ -157,7 +142,7 @@ def main() -> None:
     H.print_header("bridge: updates per second vs bare pyzmq, latency, step overhead", machine, H.numba_cache_files())
     scene = twin.load_scene_text(SCENE)
     tw = twin.Twin(scene, seed=1, trace=False)
-    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    endpoint = f"tcp://127.0.0.1:{H.free_port(3)}"
     server = BridgeServer(tw, endpoint, hwm=100_000)
     groups = {}
     for n in (1_000, 10_000):
@@ -226,7 +211,7 @@ def main() -> None:
     # step overhead: 10 subscribers, one frozen
     tw_plain = twin.Twin(scene, seed=1, trace=False)
     tw_bridged = twin.Twin(scene, seed=1, trace=False)
-    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    endpoint = f"tcp://127.0.0.1:{H.free_port(3)}"
     bridged = BridgeServer(tw_bridged, endpoint)
     ctx = zmq.Context.instance()
     subs = []

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import threading
 import time
 
@@ -79,18 +78,6 @@ class Changing:
 
     def fall_back(self, name, mode) -> None:
         pass
-
-
-def free_port() -> int:
-    rng = random.Random()
-    while True:
-        port = rng.randrange(20_000, 32_000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
 
 
 class _Count:
@@ -171,7 +158,7 @@ def ours(seconds: float, writes: int, modbus_s: float) -> dict:
             applied[value] = time.perf_counter()
 
     sm.write = stamped
-    url, mb_port = f"opc.tcp://127.0.0.1:{free_port()}", free_port()
+    url, mb_port = f"opc.tcp://127.0.0.1:{H.free_port()}", H.free_port()
     adapters = PlcAdapters(sm, "bench", opcua_url=url, insecure=True)
     adapters.start()
     out = {}
@@ -216,7 +203,7 @@ def ours(seconds: float, writes: int, modbus_s: float) -> dict:
 
 def bare(seconds: float, writes: int, modbus_s: float) -> dict:
     thread = AsyncThread("bare")
-    url = f"opc.tcp://127.0.0.1:{free_port()}"
+    url = f"opc.tcp://127.0.0.1:{H.free_port()}"
     state = {}
 
     async def start():
@@ -262,7 +249,7 @@ def bare(seconds: float, writes: int, modbus_s: float) -> dict:
     running["on"] = False
     fut.result(10)
     thread.run(state["server"].stop())
-    port = free_port()
+    port = H.free_port()
 
     async def start_mb():
         device = SimDevice(1, simdata=([SimData(0, values=False, datatype=DataType.BITS)],

@@ -122,3 +122,20 @@ def welch_t(a: list[float], b: list[float]) -> tuple[float, float]:
     t = (a.mean() - b.mean()) / math.sqrt(se2)
     df = se2 ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
     return float(t), float(df)
+
+
+def free_port(count: int = 1) -> int:
+    """A base port P with P .. P+count-1 free on 127.0.0.1, below Linux's ephemeral range."""
+    import random
+    import socket
+
+    rng = random.Random()
+    while True:
+        port = rng.randrange(20_000, 32_000)
+        try:
+            for p in range(port, port + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
 
 import twin
+from tests.net import BELT_SCENE, free_port
 from twin.bridge.adapters.host import PlcAdapters
 from twin.bridge.signals import SignalMap
 
-SCENE = """
-version: 1
-name: adapters_test
-sim: {control_step_s: 0.05}
-part_types: [{name: box, length_m: 0.2}]
-sources: [{name: feed, to: belt, interarrival: 1.0}]
-conveyors:
-  - {name: belt, to: press, length_m: 2.0, speed_mps: 0.5, spacing_m: 0.3, photo_eyes: [{name: eye, at_m: 1.0}]}
-stations: [{name: press, to: out, process_time: 0.8}]
-sinks: [{name: out}]
-"""
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 below the ephemeral range (clients' own ports cannot take it)."""
-    import random
-
-    rng = random.Random()
-    while True:
-        port = rng.randrange(20_000, 32_000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
+SCENE = BELT_SCENE.replace("name: belt_line", "name: adapters_test")
 
 
 class Served:

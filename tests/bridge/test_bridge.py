@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -12,37 +11,12 @@ import pytest
 import zmq
 
 import twin
+from tests.net import BELT_SCENE, free_port
 from twin.bridge import BridgeServer, CloneClient
 from twin.bridge.wire import WireError, decode, encode
 from twin.errors import UsageError
 
-SCENE = """
-version: 1
-sim: {control_step_s: 0.05}
-part_types: [{name: box, length_m: 0.2}]
-sources: [{name: feed, to: belt, interarrival: 1.0}]
-conveyors:
-  - {name: belt, to: press, length_m: 2.0, speed_mps: 0.5, spacing_m: 0.3, photo_eyes: [{name: eye, at_m: 1.0}]}
-stations: [{name: press, to: out, process_time: 0.8}]
-sinks: [{name: out}]
-"""
-
-
-def _free_port() -> int:
-    """A base port P with P, P+1 and P+2 free, below Linux's ephemeral range (32768-60999), so that
-    clients' own outgoing ports cannot take them while a test runs."""
-    import random
-
-    rng = random.Random()
-    while True:
-        port = rng.randrange(20_000, 32_000)
-        try:
-            for p in (port, port + 1, port + 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
+SCENE = BELT_SCENE
 
 
 class Served:
@@ -75,7 +49,7 @@ class Served:
 
 @pytest.fixture
 def endpoint():
-    return f"tcp://127.0.0.1:{_free_port()}"
+    return f"tcp://127.0.0.1:{free_port(3)}"
 
 
 def test_late_joiner_converges_to_the_twin(endpoint):

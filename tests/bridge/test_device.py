@@ -6,9 +6,9 @@ import subprocess
 import sys
 import time
 
+from tests.net import BELT_SCENE as SCENE
+from tests.net import free_port
 from twin.bridge import CloneClient
-
-from .test_bridge import SCENE, _free_port
 
 
 def _twin(*args, **kw):
@@ -20,7 +20,7 @@ def test_device_commissioning_and_shadow_against_twin_serve(tmp_path):
     path.write_text(SCENE)
     signals = tmp_path / "signals.yaml"
     signals.write_text("groups:\n  belt: {rate_hz: 10, signals: ['belt.*', 'belt/*']}\ndeadbands: {press.busy: 0}\n")
-    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    endpoint = f"tcp://127.0.0.1:{free_port(3)}"
     serve = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(path), "--bind", endpoint, "--speed", "4",
                               "--until", "40", "--insecure", "--signals", str(signals)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -63,7 +63,7 @@ def test_device_commissioning_and_shadow_against_twin_serve(tmp_path):
 def test_serve_signals_file_errors_are_one_line_and_exit_2(tmp_path):
     path = tmp_path / "line.yaml"
     path.write_text(SCENE)
-    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    endpoint = f"tcp://127.0.0.1:{free_port(3)}"
     for text, message in (("groups:\n  g: {signals: [belt.sped_mps]}\n", "Did you mean 'belt.speed_mps'"),
                           ("groups:\n  g: {signals: [belt.parts], rate: 5}\n", "Did you mean 'rate_hz'"),
                           ("group: {}\n", "Did you mean 'groups'"),

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import twin
+from tests.net import BELT_SCENE as SCENE
+from tests.net import free_port
 from twin.bridge import BridgeServer
 from twin.bridge.wire import decode
-
-from .test_bridge import SCENE
 
 values = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.floats() | st.text(max_size=20),
                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
@@ -34,9 +34,7 @@ def _frames(draw_kind, header, raw):
 
 @pytest.fixture(scope="module")
 def rig():
-    from .test_bridge import _free_port
-
-    port = _free_port()
+    port = free_port(3)
     tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
     server = BridgeServer(tw, f"tcp://127.0.0.1:{port}")
     dealer = zmq.Context.instance().socket(zmq.DEALER)
@@ -90,9 +88,7 @@ class BridgeProtocol(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        from .test_bridge import _free_port
-
-        self.port, front = _free_port(), _free_port()
+        self.port, front = free_port(3), free_port(3)
         self.server = self._server()
         self.stepper = Stepper(self.server)
         self.stepper.paused.set()  # rules step the twin; the thread answers requests, sends heartbeats

@@ -13,13 +13,14 @@ import pytest
 import zmq
 
 import twin
+from tests.net import BELT_SCENE as SCENE
+from tests.net import free_port
 from twin.bridge import BridgeServer, CloneClient
 from twin.bridge.signals import Signal
 from twin.bridge.wire import decode, encode_bulk
 from twin.errors import UsageError
 
 from .proxy import LossyProxy
-from .test_bridge import SCENE, _free_port
 
 
 class Recorded(BridgeServer):
@@ -76,7 +77,7 @@ def _copy(client) -> dict:
 
 
 def test_drops_duplicates_and_reorders_never_corrupt_a_copy():
-    port, front = _free_port(), _free_port()
+    port, front = free_port(3), free_port(3)
     tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)
     server = Recorded(tw, f"tcp://127.0.0.1:{port}", heartbeat_s=0.05)
     stepper = Stepper(server)
@@ -135,7 +136,7 @@ def _drain(sub) -> list:
 
 
 def test_groups_rates_dead_bands_and_bulk_layouts():
-    port = _free_port()
+    port = free_port(3)
     tw = twin.Twin(twin.load_scene_text(SCENE), seed=1)  # control step 0.05 s
     server = BridgeServer(tw, f"tcp://127.0.0.1:{port}", heartbeat_s=100)
     probe = Probe()
@@ -218,7 +219,7 @@ def test_bad_bulk_frames_are_refused_and_a_layout_change_resnapshots(endpoint):
 
 @pytest.fixture
 def endpoint():
-    return f"tcp://127.0.0.1:{_free_port()}"
+    return f"tcp://127.0.0.1:{free_port(3)}"
 
 
 def test_health_reports_peers_latency_refusals_and_stale_signals(endpoint):

@@ -113,10 +113,11 @@ def decode(frames: list, max_header: int = MAX_FRAME_BYTES) -> tuple[bytes, dict
         value = header[key]
         if isinstance(value, bool) or not isinstance(value, types):
             raise WireError(f"{kind.decode()}: key {key!r} has type {type(value).__name__}")
-    if "seq" in header and header["seq"] < 0:
+    schema = KINDS[kind]  # keys a kind does not define are ignored, whatever their type
+    if "seq" in schema and header["seq"] < 0:
         raise WireError("seq must be >= 0")
     for key in ("t", "sent"):
-        if key in header and not math.isfinite(header[key]):
+        if key in schema and key in header and not math.isfinite(header[key]):
             raise WireError(f"{key} must be finite")
     if kind == b"BULK":
         header["data"] = _bulk_data(header, frames[2])

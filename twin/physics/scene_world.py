@@ -59,7 +59,7 @@ class SceneWorld:
         self.sink_bodies = int(sink_bodies)
         self._types = scene.part_types
         self._belts: dict[int, tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]] = {}
-        self._tops: dict[int, tuple[np.ndarray, float, int]] = {}  # station node -> (top centre, yaw, capacity)
+        self._tops: dict[int, tuple] = {}  # station node -> (geometry, capacity)
         self._bins: dict[int, np.ndarray] = {}  # sink node -> drop point
         self._parts: dict[int, str] = {}
         self._dropped: dict[int, list[str]] = {}
@@ -78,7 +78,7 @@ class SceneWorld:
                               rgba=_RACK_RGBA if section == "storages" else _MACHINE_RGBA)
                 top = np.array(g.xyz_m, float) + np.array([0.0, 0.0, 0.5 * g.size_m[2]])
                 if section == "stations":
-                    self._tops[node_id[el.name]] = (top, math.radians(g.yaw_deg), el.capacity)
+                    self._tops[node_id[el.name]] = (g, el.capacity)
                 elif section == "sinks":
                     self._bins[node_id[el.name]] = top + np.array([0.0, 0.0, 0.3])
                     self._dropped[node_id[el.name]] = []
@@ -148,13 +148,10 @@ class SceneWorld:
             top = self._tops.get(n)
             if top is None:
                 continue
-            centre, yaw, cap = top
-            size = self._types[t].body_size_m()
-            # servers side by side along the station's x axis
-            offset = (k - 0.5 * (cap - 1)) * 1.1 * size[0]
-            xyz = centre + np.array([offset * math.cos(yaw), offset * math.sin(yaw), 0.5 * size[2]])
+            geometry, cap = top
+            xyz, yaw = geometry.part_on_top(k, cap, self._types[t].body_size_m())
             name = self._body_for(u, t)
-            self.world.set_pose(name, tuple(xyz), euler_to_quat(0.0, 0.0, yaw))
+            self.world.set_pose(name, xyz, euler_to_quat(0.0, 0.0, yaw))
             c.resetBaseVelocity(self.world.body(name), [0, 0, 0], [0, 0, 0])
             shown[u] = name
         for u, name in self._parts.items():

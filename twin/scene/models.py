@@ -118,6 +118,16 @@ class BoxGeometry(_Model):
     size_m: tuple[Size, Size, Size]
     yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
 
+    def part_on_top(self, server: int, capacity: int, part_size_m) -> tuple[tuple[float, float, float], float]:
+        """Centre (m) and yaw (rad) of the part held by ``server`` of a station of ``capacity`` servers:
+        on the box's top face, servers side by side along the box's x axis. The 3D world and the web
+        viewer both show station parts here."""
+        yaw = math.radians(self.yaw_deg)
+        offset = (server - 0.5 * (capacity - 1)) * 1.1 * part_size_m[0]
+        x, y, z = self.xyz_m
+        return ((x + offset * math.cos(yaw), y + offset * math.sin(yaw),
+                 z + 0.5 * self.size_m[2] + 0.5 * part_size_m[2]), yaw)
+
 
 class ConveyorGeometry(_Model):
     """A conveyor's belt in the 3D world: parts travel on the belt surface from ``start_xyz_m`` to

@@ -86,9 +86,7 @@ class FrameReader:
         self.tops = {}
         for st in tw.scene.stations:
             if st.geometry is not None:
-                g = st.geometry
-                top = np.array(g.xyz_m, float) + [0.0, 0.0, 0.5 * g.size_m[2]]
-                self.tops[node_id[st.name]] = (top, math.radians(g.yaw_deg), st.capacity)
+                self.tops[node_id[st.name]] = (st.geometry, st.capacity)
         self.stations = [(st.name, node_id[st.name]) for st in tw.scene.stations]
         self.robots = [(st.name, int(e.params.st_srv_off[node_id[st.name]]), st.robot_motion)
                        for st in tw.scene.stations if st.robot_cell is not None and st.robot_motion is not None
@@ -111,10 +109,9 @@ class FrameReader:
         for n, k, t in zip(node.tolist(), server.tolist(), ptype.tolist(), strict=True):
             top = self.tops.get(n)
             if top is not None:
-                centre, st_yaw, cap = top
-                offset = (k - 0.5 * (cap - 1)) * 1.1 * self.sizes[t][0]  # servers side by side
-                xyz.setdefault(t, []).append(centre + [offset * math.cos(st_yaw), offset * math.sin(st_yaw),
-                                                       0.5 * self.sizes[t][2]])
+                geometry, cap = top
+                centre, st_yaw = geometry.part_on_top(k, cap, self.sizes[t])
+                xyz.setdefault(t, []).append(np.array(centre))
                 yaw.setdefault(t, []).append(st_yaw)
         frame.parts = {t: (np.array(xyz[t]), np.array(yaw[t])) for t in xyz}
         frame.stations = {name: station_state(s, p, n) for name, n in self.stations}

@@ -53,7 +53,8 @@ class Logistics:
             self.storages[names.node_id(s.name)] = StorageSystem(
                 f"{s.name}/crane", rack, AxisLimits(c.speed_x_mps, c.accel_x_mps2),
                 AxisLimits(c.speed_z_mps, c.accel_z_mps2), s.handling_s, s.policy,
-                seed=int(stream_seed(seed, f"storage:{s.name}", "slots")), blocked_slots=s.blocked_slots)
+                seed=int(stream_seed(seed, f"storage:{s.name}", "slots")), blocked_slots=s.blocked_slots,
+                retrieval=s.retrieval)
         self._order_server: dict[tuple[str, int], int] = {}  # (fleet, order id) -> core server
         self._load_server: dict[tuple[int, int], int] = {}  # (storage node, part id) -> core server
         self._srv_node = engine.params.srv_node
@@ -75,8 +76,12 @@ class Logistics:
         return min(times, default=math.inf)
 
     def request(self, servers: list[int], t: float) -> None:
-        """Core servers of transports and storages took parts at ``t``: raise orders and requests."""
+        """Core servers of transports and storages took parts at ``t``: raise orders and requests.
+        ``-(server + 1)``: that storage server's part left the output point (pull retrieval)."""
         for s in servers:
+            if s < 0:  # -(server + 1): a part left a storage that retrieves on demand
+                self.storages[int(self._srv_node[-s - 1])].output_freed(t)
+                continue
             n = int(self._srv_node[s])
             part = self.engine.server_part_uid(s)
             if n in self._transport:

@@ -184,6 +184,68 @@ def test_a_burst_fills_the_rack_in_closest_first_order_and_the_crane_works_fifo(
     assert s.busy_s == pytest.approx(2 * busy)
 
 
+PULL = STORAGE.replace("    to: out\n", "    to: slow\n    retrieval: %s\n").replace(
+    "sinks: [{name: out}]", "stations: [{name: slow, to: out, process_time: 500}]\nsinks: [{name: out}]")
+
+
+def _rack_times(twin):
+    """Per part id: (time it left the rack, time the crane retrieved it, its slot)."""
+    tr = twin.trace()
+    s = twin.logistics.storages[twin.engine.names.node_id("rack")]
+    out = {}
+    for uid in sorted(set(tr["part_id"][tr["element"] == "rack"].tolist())):
+        mine = (tr["part_id"] == uid) & (tr["element"] == "rack")
+        left = tr["t_s"][mine & (tr["event"] == "leave")]
+        got = [t for t, _, e, d in s.log if e == "retrieved" and d == str(uid)]
+        slot = [d for _, _, e, d in s.log if e == "stored" and d.startswith(f"{uid} in ")]
+        out[uid] = (left[0] if len(left) else None, got[0] if got else None,
+                    tuple(int(v) for v in slot[0].split(" in ")[1].strip("()").split(", ")) if slot else None)
+    return out
+
+
+def test_on_demand_retrieval_fetches_a_part_only_when_the_line_has_taken_the_last_one():
+    """A burst of 8 parts into the rack, a 500 s station after it: the crane fetches part k exactly
+    when part k-1 has left the output point (the line pulls), never two parts ahead of the line."""
+    twin = Twin(load_scene_text(PULL % (1, 8, "on_demand", "[]")))
+    twin.run(6000)
+    times = _rack_times(twin)
+    assert [times[k][0] for k in range(8)] == pytest.approx([times[0][0] + 500 * k for k in range(8)], abs=1e-6)
+    for k in range(1, 8):
+        left_before, got, slot = times[k - 1][0], times[k][1], times[k][2]
+        assert got == pytest.approx(left_before + _cycle(slot), abs=1e-9)  # called the instant it left
+        assert times[k][0] >= got  # and left only after it was brought out
+    s = twin.logistics.storages[twin.engine.names.node_id("rack")]
+    assert s.retrieved == 8 and s.occupied() == 0
+    # at no time was more than one part out of the rack and waiting for the line
+    events = sorted([(g, 1) for _, g, _ in times.values()] + [(lt, -1) for lt, _, _ in times.values()])
+    waiting = np.cumsum([d for _, d in events])
+    assert waiting.max() == 1 and waiting[-1] == 0
+    assert twin.kpis()["throughput"]["total"] == 8
+
+
+def test_immediate_retrieval_brings_every_part_out_at_once():
+    """The same burst without pulling: the crane retrieves each part as soon as it is stored, so
+    parts pile up at the output point ahead of the slow station."""
+    twin = Twin(load_scene_text(PULL % (1, 8, "immediate", "[]")))
+    twin.run(1500)
+    times = _rack_times(twin)
+    retrieved = [g for _, g, _ in times.values() if g is not None]
+    assert len(retrieved) == 8 and max(retrieved) < 1000  # all out long before the station took them
+    assert sum(1 for lt, _, _ in times.values() if lt is not None) == 3  # at 1500 s the station took 3
+
+
+def test_on_demand_storage_continues_identically_from_a_snapshot():
+    twin = Twin(load_scene_text(PULL % (1, 8, "on_demand", "[]")), seed=3)
+    twin.run(1700)
+    snap = twin.get_state()
+    twin.run(6000)
+    first = twin.trace()
+    twin.set_state(snap)
+    twin.run(6000)
+    again = twin.trace()
+    assert list(again["t_s"]) == list(first["t_s"]) and list(again["event"]) == list(first["event"])
+
+
 @pytest.mark.parametrize("old,new,message", [
     ("[pick, c0], [drop, c2]", "[pick, c0]", "the path graph is disconnected: \\['drop'\\]"),
     ("fleet: shuttle", "fleet: shutle", "no AGV fleet named 'shutle'. Did you mean 'shuttle'"),

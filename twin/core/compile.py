@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scene.durations import parse_clock_s
-from ..scene.models import Distribution, Scene, Station
+from ..scene.models import Distribution, Scene, Station, Storage
 from . import layout as L
 from .heap import new_heap
 from .rng import DIST_KIND, stream_seed
@@ -178,6 +178,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     st_scrap = np.zeros(n)
     st_drop = np.zeros(n)
     st_external = np.zeros(n, np.bool_)
+    st_notify_leave = np.zeros(n, np.bool_)  # the core reports each part leaving (pull retrieval)
     st_defect = np.zeros(n)
     st_inspect = np.zeros(n, np.bool_)
     st_detect = np.zeros(n)
@@ -248,6 +249,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
                 srv_names.append(name if el.capacity == 1 else f"{name}[{k}]")
             if not isinstance(el, Station):  # a transport or storage: timed by twin.transport
                 st_external[i] = True
+                st_notify_leave[i] = isinstance(el, Storage) and el.retrieval == "on_demand"
                 st_fail_off[i], st_fail_len[i] = len(fail_node), 0
                 for t in range(nt):
                     st_ptime[i, t] = dists.add(Distribution(dist="constant", value=0.0))
@@ -369,7 +371,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         eye_node=arr(eye_node, np.int32), eye_at_m=arr(eye_at, np.float64),
         cv_eye_off=cv_eye_off, cv_eye_len=cv_eye_len,
         st_srv_off=st_srv_off, srv_node=arr(srv_node, np.int32), st_ptime=st_ptime, st_ideal_s=st_ideal,
-        st_setup=st_setup, st_scrap=st_scrap, st_drop=st_drop, st_external=st_external, st_defect=st_defect, st_inspect=st_inspect,
+        st_setup=st_setup, st_scrap=st_scrap, st_drop=st_drop, st_external=st_external, st_notify_leave=st_notify_leave, st_defect=st_defect, st_inspect=st_inspect,
         st_detect=st_detect, st_false_reject=st_false, st_fail_off=st_fail_off, st_fail_len=st_fail_len,
         fail_node=arr(fail_node, np.int32), fail_ttf=arr(fail_ttf, np.int32), fail_ttr=arr(fail_ttr, np.int32),
         fail_operating=arr(fail_op, np.bool_), fail_first_s=arr(fail_first, np.float64),
@@ -463,7 +465,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         srv_verdict=np.full(max(n_srv, 1), -1, np.int8),
         srv_eff=np.zeros(max(n_srv, 1), np.int32), srv_since=np.zeros(max(n_srv, 1)),
         srv_acc=np.zeros((max(n_srv, 1), 6)),
-        ext_q=np.zeros(max(n_srv, 1), np.int32), ext_n=np.zeros(1, np.int64),
+        ext_q=np.zeros(2 * max(n_srv, 1), np.int32), ext_n=np.zeros(1, np.int64),
         fl_count=np.zeros(max(n_fail, 1), np.int64),
         fl_down=np.zeros(max(n_fail, 1), np.bool_), fl_due_op=np.zeros(max(n_fail, 1)),
         dv_rr=np.zeros(n, np.int64), cal_on=np.ones(max(n_cal, 1), np.bool_),

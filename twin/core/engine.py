@@ -76,6 +76,8 @@ class Engine:
         Returns the servers of externally timed stations (transports, storages) that started a
         part, when there are any: the run then stops early, at the time they started, and waits
         for :meth:`complete_external` for each before it is advanced again. Otherwise ``[]``.
+        An entry ``-(s + 1)`` says instead that server ``s`` of a storage retrieving on demand
+        handed its part on (its output point is free); it needs no answer.
         """
         if not math.isfinite(t_end):
             raise SimulationError(f"cannot advance to a non-finite time ({t_end})")

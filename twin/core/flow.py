@@ -309,6 +309,14 @@ def request_external(S, s):
 
 
 @njit(cache=True)
+def notify_left(S, s):
+    """Queue ``-(s + 1)``: server ``s``'s part has left (a storage retrieving on demand is told its
+    output point is free); the kernel returns ST_EXTERNAL like for a request."""
+    S.ext_q[S.ext_n[0]] = -(s + 1)
+    S.ext_n[0] += 1
+
+
+@njit(cache=True)
 def station_pause(P, S, n, t):
     """Freeze station ``n`` (failure or off-shift): running phases keep their remaining time."""
     off = P.st_srv_off[n]
@@ -436,6 +444,8 @@ def take(P, S, n, p, t):
         S.st_blocked[n] -= 1
         S.st_idle[n] += 1
         server_refresh(P, S, s, t)
+        if P.st_notify_leave[n]:
+            notify_left(S, s)
         return
     S.q_head[n] = ring_index(S.q_head[n] + 1, P.node_cap[n])
     if kind == KIND_CONVEYOR:

@@ -117,6 +117,7 @@ PARAM_SPEC = {
     "st_false_reject": "f8",
     "st_drop": "f8",
     "st_external": "b1",
+    "st_notify_leave": "b1",
     "st_fail_off": "i8",
     "st_fail_len": "i8",
     "fail_node": "i4",
@@ -228,6 +229,7 @@ STATE_SPEC = {
     "srv_eff": "i4",
     "srv_since": "f8",
     "srv_acc": "f8[:,:]",
+    # servers to report to the caller: s >= 0 started an externally timed part, -(s + 1) a part left
     "ext_q": "i4",
     "ext_n": "i8",
     "fl_count": "i8",

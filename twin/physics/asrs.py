@@ -194,16 +194,24 @@ class StorageSystem:
 
     Jobs are served one at a time, first come first served. A storage job takes a load from the
     input/output point to a slot chosen by ``policy`` (chosen when the job starts) and comes back;
-    when it ends, the load's retrieval job is queued (first in, first out); a retrieval job fetches
+    when it ends, the load's retrieval job is queued (first in, first out), or with
+    ``retrieval="on_demand"`` the load joins the stock and is called only when the output point is
+    free (``output_freed``: the line took the previous load), oldest first. A retrieval job fetches
     the load back to the input/output point (its slot is free from the job's start). Each job is a
     single-command cycle: ``2 x travel_time + 2 x handling_s``. ``blocked_slots`` are never used.
     Everything that happens is appended to ``log`` as ``(t, crane, event, detail)``.
     """
 
     def __init__(self, name: str, rack: Rack, x: AxisLimits, z: AxisLimits, handling_s: float,
-                 policy: str = "closest_open", seed: int = 0, blocked_slots=()) -> None:
+                 policy: str = "closest_open", seed: int = 0, blocked_slots=(),
+                 retrieval: str = "immediate") -> None:
         if policy not in ("closest_open", "random"):
             raise UsageError(f"storage policy must be 'closest_open' or 'random', got {policy!r}")
+        if retrieval not in ("immediate", "on_demand"):
+            raise UsageError(f"storage retrieval must be 'immediate' or 'on_demand', got {retrieval!r}")
+        self.retrieval = retrieval
+        self.stock: list[object] = []  # on demand: stored loads waiting to be called, oldest first
+        self._called = 0  # on demand: retrievals queued or running, plus loads waiting at the output
         self.name, self.rack, self.x, self.z = name, rack, x, z
         self.handling_s = float(handling_s)
         self.policy = policy
@@ -243,7 +251,11 @@ class StorageSystem:
             if kind == "store":
                 self.stored += 1
                 self.log.append((end, self.name, "stored", f"{load} in {self.where[load]}"))
-                self._queue.append(("retrieve", load))
+                if self.retrieval == "immediate":
+                    self._queue.append(("retrieve", load))
+                else:
+                    self.stock.append(load)
+                    self._call()
             else:
                 self.retrieved += 1
                 self.log.append((end, self.name, "retrieved", str(load)))
@@ -251,6 +263,19 @@ class StorageSystem:
             self._start_next()
         self.now = max(self.now, until_s)
         return out
+
+    def output_freed(self, t: float) -> None:
+        """On demand: the load at the output point left at ``t``, so the next one is called."""
+        self.now = max(self.now, float(t))
+        self._called -= 1
+        self._call()
+        self._start_next()
+
+    def _call(self) -> None:
+        # the line pulls: one load at a time is fetched, and only once the output point is free
+        if self._called == 0 and self.stock:
+            self._called += 1
+            self._queue.append(("retrieve", self.stock.pop(0)))
 
     @property
     def busy_s(self) -> float:

@@ -738,8 +738,10 @@ class Storage(_Model):
 
     Each entering part raises a storage request: the crane (one move at a time, first come first
     served) takes it from the input/output point to a slot chosen by ``policy`` and comes back, a
-    single-command cycle of ``2 x max(t_x, t_z) + 2 x handling_s``. A retrieval request follows at
-    once (first in, first out): the crane fetches the part back to the output point, where it
+    single-command cycle of ``2 x max(t_x, t_z) + 2 x handling_s``. With ``retrieval: immediate`` a
+    retrieval request follows at once (first in, first out); with ``on_demand`` the line pulls:
+    the oldest stored part is requested only when the output point is free (the part retrieved
+    before it has left to ``to``). The crane fetches the part back to the output point, where it
     leaves to ``to`` when that accepts it. A part holds its slot from storage to retrieval; when
     every usable slot is taken the upstream element is blocked. ``blocked_slots`` are out of
     service. Slot (bay, level) is centred at ``(bay + 0.5) x bay_width_m`` along the aisle and
@@ -755,6 +757,7 @@ class Storage(_Model):
     crane: CraneAxes = Field(default_factory=CraneAxes)
     handling_s: NonNegFloat = 3.0
     policy: Literal["closest_open", "random"] = "closest_open"
+    retrieval: Literal["immediate", "on_demand"] = "immediate"
     blocked_slots: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] = Field(
         default_factory=list, max_length=100_000)
     geometry: BoxGeometry | None = Field(None, description="where the rack stands in the 3D world")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from twin.errors import SimulationError, UsageError
@@ -104,3 +105,27 @@ def test_kinematic_pose_is_exact(world):
     world.add_box("part", (0.05,) * 3, (0.0, 0.0, 0.05), mass_kg=0.2)
     world.set_pose("part", (1.25, -0.5, 0.8))
     assert world.state("part").xyz_m == pytest.approx((1.25, -0.5, 0.8), abs=1e-12)
+
+
+@pytest.mark.parametrize("n_colours", [2, 20])
+def test_a_compound_of_many_boxes_collides_and_renders_every_box(world, n_colours):
+    """More boxes than PyBullet's visual arrays take (16; more used to crash the process)."""
+    palette = [(1.0, 0.0, 0.0, 1.0), (0.0, 0.0, 1.0, 1.0)] + [(0.0, 0.1 + 0.04 * k, 0.0, 1.0) for k in range(18)]
+    boxes = [((0.01, 0.05, 0.01), (-0.39 + 0.02 * i, 0.0, 0.0), palette[i % n_colours]) for i in range(40)]
+    world.add_compound("comb", boxes, (0.0, 0.0, 0.5))
+    c = world.client
+    # collision: rays down onto the first and the last box both hit the body
+    fraction, body = world.raycast([(-0.39, 0.0, 1.0), (0.39, 0.0, 1.0)], [(-0.39, 0.0, 0.0), (0.39, 0.0, 0.0)])
+    assert list(body) == [world.body("comb")] * 2 and fraction == pytest.approx([0.49, 0.49], abs=1e-3)
+    # visual: seen from above, the whole row is drawn, each box in its own colour
+    view = c.computeViewMatrix([0.0, 0.0, 1.5], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    proj = c.computeProjectionMatrixFOV(60.0, 1.0, 0.1, 3.0)
+    _, _, rgba, _, _ = c.getCameraImage(128, 128, view, proj, renderer=c.ER_TINY_RENDERER)
+    row = np.asarray(rgba, np.uint8).reshape(128, 128, 4)[64, :, :3].astype(int)
+    red = (row[:, 0] > 150) & (row[:, 2] < 80)
+    blue = (row[:, 2] > 150) & (row[:, 0] < 80)
+    drawn = np.flatnonzero(red | blue | ((row[:, 1] > 0) & (row[:, 0] < 80) & (row[:, 2] < 80)))
+    assert drawn.min() < 40 and drawn.max() > 88  # both ends of the 0.8 m row (about 37 px each side)
+    assert red.any() and blue.any()
+    green = (row[:, 1] > 0) & (row[:, 0] < 80) & (row[:, 2] < 80)
+    assert green.any() == (n_colours > 2)

@@ -54,13 +54,14 @@ with _quiet_stdout():
     import pybullet as _pb
     import pybullet_data
 
-__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "GEOM_MESH", "DATA_PATH", "euler_to_quat",
+__all__ = ["BulletClient", "BodyState", "DIRECT", "GUI", "GEOM_BOX", "GEOM_MESH", "JOINT_FIXED", "DATA_PATH", "euler_to_quat",
            "egl_plugin_path", "quiet_stdout", "vhacd"]
 
 DIRECT = _pb.DIRECT
 GUI = _pb.GUI
 GEOM_BOX = _pb.GEOM_BOX
 GEOM_MESH = _pb.GEOM_MESH
+JOINT_FIXED = _pb.JOINT_FIXED
 DATA_PATH = pybullet_data.getDataPath()
 
 

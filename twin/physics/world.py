@@ -26,6 +26,7 @@ from ._bullet import (
     GEOM_BOX,
     GEOM_MESH,
     GUI,
+    JOINT_FIXED,
     BodyState,
     BulletClient,
     egl_plugin_path,
@@ -38,6 +39,9 @@ __all__ = ["World", "BodyState"]
 _log = logging.getLogger("twin.physics")
 
 Vec3 = tuple[float, float, float]
+
+#: Most shapes one PyBullet collision or visual shape array takes (it ignores or crashes on more).
+_MAX_SHAPE_ARRAY = 16
 
 
 class World:
@@ -200,12 +204,31 @@ class World:
         c = self.client
         halves = [list(map(float, b[0])) for b in boxes]
         offsets = [list(map(float, b[1])) for b in boxes]
-        shape = c.createCollisionShapeArray([GEOM_BOX] * len(boxes), halfExtents=halves, collisionFramePositions=offsets)
-        visual = c.createVisualShapeArray([GEOM_BOX] * len(boxes), halfExtents=halves, visualFramePositions=offsets,
-                                          rgbaColors=[list(map(float, b[2])) for b in boxes])
-        body = c.createMultiBody(baseMass=float(mass_kg), baseCollisionShapeIndex=shape, baseVisualShapeIndex=visual,
-                                 basePosition=list(xyz_m), baseOrientation=euler_to_quat(0.0, 0.0, yaw_rad))
-        c.changeDynamics(body, -1, lateralFriction=float(friction))
+        # PyBullet's shape arrays take at most 16 shapes (it drops or crashes on the rest): boxes
+        # beyond the first 16 go, 16 at a time, into links fixed to the base at its origin
+        chunks = [range(k, min(k + _MAX_SHAPE_ARRAY, len(boxes))) for k in range(0, len(boxes), _MAX_SHAPE_ARRAY)]
+        volume = [math.prod(h) for h in halves]
+        total = sum(volume)
+        shapes, visuals, masses = [], [], []
+        for chunk in chunks:
+            hs, os_ = [halves[i] for i in chunk], [offsets[i] for i in chunk]
+            shapes.append(c.createCollisionShapeArray([GEOM_BOX] * len(chunk), halfExtents=hs,
+                                                      collisionFramePositions=os_))
+            visuals.append(c.createVisualShapeArray([GEOM_BOX] * len(chunk), halfExtents=hs, visualFramePositions=os_,
+                                                    rgbaColors=[list(map(float, boxes[i][2])) for i in chunk]))
+            masses.append(float(mass_kg) * sum(volume[i] for i in chunk) / total if total > 0 else 0.0)
+        links = len(chunks) - 1
+        body = c.createMultiBody(baseMass=masses[0], baseCollisionShapeIndex=shapes[0], baseVisualShapeIndex=visuals[0],
+                                 basePosition=list(xyz_m), baseOrientation=euler_to_quat(0.0, 0.0, yaw_rad),
+                                 linkMasses=masses[1:], linkCollisionShapeIndices=shapes[1:],
+                                 linkVisualShapeIndices=visuals[1:], linkPositions=[[0.0, 0.0, 0.0]] * links,
+                                 linkOrientations=[[0.0, 0.0, 0.0, 1.0]] * links,
+                                 linkInertialFramePositions=[[0.0, 0.0, 0.0]] * links,
+                                 linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]] * links,
+                                 linkParentIndices=[0] * links, linkJointTypes=[JOINT_FIXED] * links,
+                                 linkJointAxis=[[0.0, 0.0, 0.0]] * links)
+        for link in range(-1, links):
+            c.changeDynamics(body, link, lateralFriction=float(friction))
         if mass_kg > 0:
             c.changeDynamics(body, -1, activationState=c.ACTIVATION_STATE_ENABLE_SLEEPING)
         self._bodies[name] = body

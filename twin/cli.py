@@ -235,6 +235,11 @@ def serve(
     signals_file: Annotated[Path | None, typer.Option("--signals", help="signal-map YAML: signal groups with "
                                                                         "their rates, dead bands (docs/protocol.md)")]
     = None,
+    device_timeout: Annotated[str | None, typer.Option(help="a written signal whose writer is silent this long "
+                                                            "(simulated, e.g. 5s) goes stale and --fallback applies")]
+    = None,
+    fallback: Annotated[str, typer.Option(help="for a stale signal: hold (last written value), simulate (the "
+                                               "scene's value) or safe (safe value, e.g. a stopped belt)")] = "hold",
 ) -> None:
     """Run a scene in real time (or faster) and serve its signals over the ZeroMQ bridge (and OPC UA, Modbus)."""
     from .bridge import BridgeServer
@@ -252,10 +257,16 @@ def serve(
         _fail(UsageError("give --keys <folder> (see `twin keys generate`) or, for a local demo, --insecure"))
     if keys is not None and insecure:
         _fail(UsageError("--keys and --insecure exclude each other"))
+    timeout_s = None if device_timeout is None else _duration("--device-timeout", device_timeout)
+    if timeout_s is not None and not timeout_s > 0:
+        _fail(UsageError(f"--device-timeout must be > 0, got {device_timeout!r}"))
+    if fallback not in ("hold", "simulate", "safe"):
+        _fail(UsageError(f"--fallback must be hold, simulate or safe, got {fallback!r}"))
     try:
         model = load_scene(scene)
         tw = Twin(model, seed=seed, trace=False)
-        server = BridgeServer(tw, bind, keys_dir=keys, lockstep=clock == "lockstep", record=record)
+        server = BridgeServer(tw, bind, keys_dir=keys, lockstep=clock == "lockstep", record=record,
+                              device_timeout_s=timeout_s, fallback=fallback)
     except TwinError as exc:
         _fail(exc)
     from .cli_plc import start_plc_adapters

@@ -76,3 +76,29 @@ def test_serve_signals_file_errors_are_one_line_and_exit_2(tmp_path):
         assert r.returncode == 2 and message in r.stderr, (text, r.stderr)
         assert str(bad) in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert time.monotonic() - start < 60
+
+
+def test_serve_device_timeout_makes_a_silent_writer_stale_and_applies_the_fallback(tmp_path):
+    path = tmp_path / "line.yaml"
+    path.write_text(SCENE)
+    endpoint = f"tcp://127.0.0.1:{free_port(3)}"
+    serve = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(path), "--bind", endpoint, "--speed", "4",
+                              "--until", "60", "--insecure", "--device-timeout", "2s", "--fallback", "safe"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with CloneClient(endpoint, timeout_s=20) as client:
+            client.sync()
+            assert client.set({"belt.speed_mps": 0.3})["accepted"] == ["belt.speed_mps"]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and client.get("belt.speed_mps.stale") is not True:
+                client.poll(0.2)
+            # silent for 2 simulated seconds: stale, and the safe value (a stopped belt) applies
+            assert client.get("belt.speed_mps.stale") is True and client.get("belt.speed_mps") == 0.0
+    finally:
+        serve.kill()
+        serve.communicate()
+    for args, message in ((["--device-timeout", "0s"], "--device-timeout must be > 0"),
+                          (["--device-timeout", "soon"], "--device-timeout"),
+                          (["--device-timeout", "1s", "--fallback", "off"], "--fallback must be hold, simulate or safe")):
+        r = _twin("serve", str(path), "--bind", endpoint, "--insecure", "--until", "1", *args)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

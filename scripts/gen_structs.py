@@ -38,13 +38,16 @@ def render() -> str:
         "from numba import njit",
         "from numba.experimental import structref",
         "",
-        "from .structs import PARAMS_TYPE, STATE_TYPE, data_ptr",
+        "from .structs import PARAMS_TYPE, STATE_TYPE, UNTRACED_STATE_TYPE, data_ptr",
         "",
         "",
         _ctor("make_params", "PARAMS_TYPE", PARAM_SPEC, {}),
         "",
         "",
         _ctor("make_state", "STATE_TYPE", STATE_SPEC, STATE_CAPS),
+        "",
+        "",
+        _ctor("make_untraced_state", "UNTRACED_STATE_TYPE", STATE_SPEC, STATE_CAPS),
         "",
     ])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from numba import njit
 
 from .layout import SRV_DOWN, SRV_OFF
+from .structs import tracing
 
 __all__ = ["count_change", "wip_change", "srv_refresh", "server_refresh", "station_refresh", "trace"]
 
@@ -95,7 +96,7 @@ def station_refresh(P, S, n, t):
 @njit(cache=True, inline="always")
 def trace(S, event, p, node, aux, t):
     """Append one trace record for part ``p`` (no-op when tracing is off)."""
-    if S.trace_on[0]:
+    if tracing(S):
         i = S.tr_n[0]
         if i < S.tr_cap:
             S.tr_t[i] = t

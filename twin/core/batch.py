@@ -26,7 +26,7 @@ from .compile import compile_scene, initial_state
 from .deadlock import find_deadlock
 from .events import init_kernel, run_until
 from .kpi import accumulators, compute_kpis
-from .structs import _kernel_view, to_struct_params, to_struct_state
+from .structs import _kernel_view, state_struct, to_struct_params, to_struct_state
 
 __all__ = ["BatchRun", "batch_supported", "init_batch", "run_batch", "run_replications_batch"]
 
@@ -151,9 +151,7 @@ def _fast_struct_state(state: L.LineState):
     (about 1 ms each, more than a short replication's events)."""
     if config.DISABLE_JIT:
         return to_struct_state(state)
-    from ._structs_gen import make_state
-
-    return make_state(*[_kernel_view(v) for v in state])
+    return state_struct(state, [_kernel_view(v) for v in state])
 
 
 def run_replications_batch(scene: Scene, seeds: list[int], until_s: float, warmup_s: float) -> list[dict]:

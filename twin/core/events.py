@@ -66,6 +66,7 @@ from .layout import (
     TR_SCRAPPED,
 )
 from .rng import next_u01
+from .structs import tracing
 from .views import view
 
 __all__ = ["init_kernel", "run_until", "set_conveyor_speed", "conveyor_positions", "complete_external"]
@@ -91,7 +92,7 @@ def _drain(P, S, t):
 
 @njit(cache=True)
 def _log_full_status(S):
-    if S.trace_on[0] and S.tr_n[0] + TRACE_ROOM > S.tr_cap:
+    if tracing(S) and S.tr_n[0] + TRACE_ROOM > S.tr_cap:
         return ST_TRACE_FULL
     return ST_LEADTIME_FULL
 
@@ -327,7 +328,7 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
     while True:
         if S.ext_n[0] > 0:
             return ST_EXTERNAL
-        if S.trace_on[0] and S.tr_n[0] + trace_margin > S.tr_cap:
+        if tracing(S) and S.tr_n[0] + trace_margin > S.tr_cap:
             return ST_TRACE_FULL
         if S.lt_n[0] + lt_margin > S.lt_cap:
             return ST_LEADTIME_FULL

@@ -44,6 +44,7 @@ from .layout import (
     TR_SETUP_START,
 )
 from .rng import next_u01, sample
+from .structs import tracing
 
 EPS_M = 1e-9  # tolerance on belt positions (m): event times are rounded, positions must not be
 
@@ -103,7 +104,7 @@ def logs_have_room(S):
     full, so the engine can grow it and resume exactly where it stopped: logs never need to be
     sized for the largest possible cascade, and no record is ever dropped.
     """
-    return (not S.trace_on[0] or S.tr_n[0] + TRACE_ROOM <= S.tr_cap) and S.lt_n[0] < S.lt_cap
+    return (not tracing(S) or S.tr_n[0] + TRACE_ROOM <= S.tr_cap) and S.lt_n[0] < S.lt_cap
 
 
 @njit(cache=True, inline="always")

@@ -19,13 +19,15 @@ from types import SimpleNamespace
 
 import numpy as np
 from numba import config, from_dtype, types
-from numba.core.extending import intrinsic
+from numba.core.extending import intrinsic, overload
 from numba.experimental import structref
 
+from . import layout as L
 from .layout import PARAM_SPEC, STATE_SPEC, LineParams, LineState
+from .views import StructView
 
-__all__ = ["PARAMS_TYPE", "STATE_TYPE", "STATE_CAPS", "to_struct_params", "to_struct_state",
-           "check_arrays", "data_ptr"]
+__all__ = ["PARAMS_TYPE", "STATE_TYPE", "UNTRACED_STATE_TYPE", "STATE_CAPS", "to_struct_params",
+           "to_struct_state", "state_struct", "tracing", "check_arrays", "data_ptr"]
 
 _DTYPES = {"f8": np.float64, "i8": np.int64, "i4": np.int32, "i1": np.int8, "u8": np.uint64, "b1": np.bool_}
 #: Extra int fields of the state struct: capacity of the array they are named after.
@@ -44,6 +46,17 @@ class _StateStruct(types.StructRef):
         return tuple((name, types.unliteral(t)) for name, t in fields)
 
 
+@structref.register
+class _UntracedStateStruct(types.StructRef):
+    """The state of a run with the trace off: the same fields, but a type of its own, so that
+    numba compiles the kernels a second time with ``tracing(S)`` a constant False. Every trace
+    branch then disappears, and with it the possible stores into the trace arrays that made LLVM
+    reload other fields after each one (about a fifth of an event's instructions)."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
 class ParamsRef(structref.StructRefProxy):
     """Python handle of a params StructRef (opaque; read the namedtuple instead)."""
 
@@ -53,7 +66,12 @@ class StateRef(structref.StructRefProxy):
 
 
 structref.define_boxing(_ParamsStruct, ParamsRef)
+class UntracedStateRef(structref.StructRefProxy):
+    """Python handle of a state StructRef of a run without trace (opaque)."""
+
+
 structref.define_boxing(_StateStruct, StateRef)
+structref.define_boxing(_UntracedStateStruct, UntracedStateRef)
 
 
 def _decode(code: str):
@@ -78,8 +96,39 @@ def data_ptr(typingctx, arr):
 
 
 PARAMS_TYPE = _ParamsStruct([(name, _decode(code)[0]) for name, code in PARAM_SPEC.items()])
-STATE_TYPE = _StateStruct([(name, _decode(code)[0]) for name, code in STATE_SPEC.items()]
-                          + [(name, types.int64) for name in STATE_CAPS])
+_STATE_FIELDS = [(name, _decode(code)[0]) for name, code in STATE_SPEC.items()] + [
+    (name, types.int64) for name in STATE_CAPS]
+STATE_TYPE = _StateStruct(_STATE_FIELDS)
+UNTRACED_STATE_TYPE = _UntracedStateStruct(_STATE_FIELDS)
+
+
+def tracing(S) -> bool:
+    """Whether the run of state ``S`` writes a trace.
+
+    Compiled, it is a constant of the state's type: ``to_struct_state`` gives a state whose trace
+    is off the type ``UNTRACED_STATE_TYPE``, and the struct is rebuilt whenever the state is
+    replaced, so the type always agrees with ``trace_on``. The constant lets LLVM drop the trace
+    code from the untraced kernels.
+    """
+    return bool(S.trace_on[0])
+
+
+@intrinsic
+def _tracing_constant(typingctx, S):
+    struct = S.struct_type if isinstance(S, StructView) else S
+    if not isinstance(struct, _StateStruct | _UntracedStateStruct):
+        return None
+    value = isinstance(struct, _StateStruct)
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.boolean, value)
+
+    return types.boolean(S), codegen
+
+
+@overload(tracing, jit_options={"cache": True})
+def _tracing_overload(S):
+    return lambda S: _tracing_constant(S)
 
 
 def check_arrays(values, spec: dict[str, str], what: str) -> None:
@@ -124,6 +173,11 @@ def to_struct_state(s: LineState):
         fields = dict(zip(STATE_SPEC, views, strict=True))
         fields.update({cap: len(getattr(s, arr)) for cap, arr in STATE_CAPS.items()})
         return SimpleNamespace(**fields)
-    from ._structs_gen import make_state
+    return state_struct(s, views)
 
-    return make_state(*views)
+
+def state_struct(s: L.LineState, views):
+    """The StructRef of ``s`` from its kernel views: untraced type when ``s``'s trace is off."""
+    from ._structs_gen import make_state, make_untraced_state
+
+    return (make_state if s.trace_on[0] else make_untraced_state)(*views)

@@ -25,6 +25,7 @@ __all__ = ["Belt", "BeltSighting", "BeltFrame", "add_belt_frame", "BELT_THICKNES
 
 BELT_THICKNESS_M = 0.05
 _BELT_RGBA = (0.20, 0.22, 0.25, 1.0)
+_AT_REST = (0.0, 0.0, 0.0)
 
 
 @dataclass
@@ -34,6 +35,9 @@ class _Carried:
     yaw_rad: float  # yaw relative to the direction of travel
     half_height_m: float
     half_length_m: float  # half the part's extent along the belt, for the end stop
+    body: int = -1  # the part's body id
+    quat: tuple = ()  # the part's orientation on the belt (constant while carried)
+    base: tuple = ()  # world point of s = 0 at the part's lateral offset and height
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,17 @@ class Belt:
         self.yaw_rad, self.pitch_rad, self.quat = frame.yaw_rad, frame.pitch_rad, frame.quat
         self.side, self.normal = frame.side, frame.normal
         self._carried: dict[str, _Carried] = {}
+        self._direction = tuple(self.direction.tolist())
         world.add_step_hook(self._advance)
+
+    @property
+    def speed_mps(self) -> float:
+        return self._speed_mps
+
+    @speed_mps.setter
+    def speed_mps(self, value: float) -> None:
+        self._speed_mps = float(value)
+        self._velocity = tuple((self._speed_mps * self.direction).tolist())
 
     # -- geometry ----------------------------------------------------------------------------
 
@@ -141,8 +155,11 @@ class Belt:
         if abs(lateral_m) + 1e-9 > 0.5 * self.width_m:
             raise UsageError(f"belt {self.name!r}: lateral offset {lateral_m} m is off a belt "
                              f"{self.width_m} m wide")
-        self._carried[part] = _Carried(float(s_m), float(lateral_m), float(yaw_rad), float(half[2]), float(extent))
-        self._place(part, self._carried[part])
+        k = _Carried(float(s_m), float(lateral_m), float(yaw_rad), float(half[2]), float(extent), body,
+                     tuple(euler_to_quat(0.0, self.pitch_rad, self.yaw_rad + yaw_rad)),
+                     tuple(self.point(0.0, lateral_m, float(half[2])).tolist()))
+        self._carried[part] = k
+        self._place(part, k)
 
     def release(self, part: str) -> None:
         """Stop carrying ``part`` (a gripper has it, or it fell off); physics takes over."""
@@ -183,13 +200,13 @@ class Belt:
                             k.half_length_m)
 
     def _place(self, part: str, k: _Carried) -> None:
-        xyz = self.point(k.s_m, k.lateral_m, k.half_height_m)
-        quat = euler_to_quat(0.0, self.pitch_rad, self.yaw_rad + k.yaw_rad)
+        # runs every physics step for every carried part: plain floats, nothing recomputed
+        s = k.s_m
+        (bx, by, bz), (dx, dy, dz) = k.base, self._direction
         c = self.world.client
-        body = self.world.body(part)
-        c.resetBasePositionAndOrientation(body, xyz.tolist(), list(quat))
-        moving = k.s_m < self.length_m - k.half_length_m
-        c.resetBaseVelocity(body, (self.speed_mps * self.direction if moving else np.zeros(3)).tolist(), [0, 0, 0])
+        c.resetBasePositionAndOrientation(k.body, (bx + s * dx, by + s * dy, bz + s * dz), k.quat)
+        moving = s < self.length_m - k.half_length_m
+        c.resetBaseVelocity(k.body, self._velocity if moving else _AT_REST, _AT_REST)
 
     def _advance(self, dt_s: float) -> None:
         # place each part where it is, moving at the belt's speed; the physics step then carries it

@@ -2,8 +2,11 @@
 
 Replication ``i`` uses seed ``seed + i``: every random stream is derived from (seed, entity, purpose)
 by a hash, so replications are independent and any one of them can be re-run alone. Workers are
-processes (one per core) that each build the twin once per replication; numba's on-disk cache
-means compilation is paid once per machine, not per worker.
+processes (one per core); numba's on-disk cache means compilation is paid once per machine, not per
+worker. A scene the core runs alone (``twin.core.batch.batch_supported``) is run in chunks of
+replications, each chunk in one kernel call (``run_replications_batch``), which saves the per-run
+Python set-up and gives exactly the KPIs of one ``Twin`` per seed; other scenes build one ``Twin``
+per replication.
 """
 
 from __future__ import annotations
@@ -51,6 +54,19 @@ def _run_one(args: tuple[int, float, float | None]) -> dict:
     return kpis
 
 
+def _run_chunk(args: tuple[list[int], float, float | None]) -> list[dict]:
+    """Replications of a core-only scene, one per seed, in one batch (same KPIs as ``_run_one``)."""
+    from .core.batch import run_replications_batch
+
+    seeds, until, warmup = args
+    scene = _WORKER_SCENE
+    out = run_replications_batch(scene, seeds, until, scene.sim.warmup_s if warmup is None else warmup)
+    for seed, kpis in zip(seeds, out, strict=True):
+        kpis["seed"] = seed
+        kpis["scheduled_faults"] = []  # a batch-run scene has none (what Twin.kpis says then)
+    return out
+
+
 def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: float | None = None,
                      workers: int | None = None, progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Run ``n`` replications (seeds ``seed .. seed+n-1``) and return their KPI dicts in seed order.
@@ -59,24 +75,37 @@ def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: fl
         workers: processes to use; default one per core (1 runs in this process).
         progress: called with (done, n) after each replication.
     """
-    tasks = [(seed + i, until, warmup_s) for i in range(n)]
+    from .core.batch import batch_supported
+
     workers = min(n, workers or os.cpu_count() or 1)
+    chunk = max(1, min(50, n // (8 * workers)))  # progress stays smooth, workers stay evenly loaded
+    if batch_supported(scene):
+        if workers > 1:  # load the batch kernels once here: forked workers inherit them
+            _init_worker(scene)
+            _run_chunk(([seed], 1.0, 0.0))
+        run, tasks = _run_chunk, [([seed + j for j in range(i, min(n, i + chunk))], until, warmup_s)
+                                  for i in range(0, n, chunk)]
+    else:
+        run, tasks = _run_one, [(seed + i, until, warmup_s) for i in range(n)]
     results: list[dict] = []
+
+    def collect(out) -> None:
+        results.extend(out if isinstance(out, list) else [out])
+        if progress:
+            progress(len(results), n)
+
     if workers <= 1:
         _init_worker(scene)
-        for i, task in enumerate(tasks):
-            results.append(_run_one(task))
-            if progress:
-                progress(i + 1, n)
+        for task in tasks:
+            collect(run(task))
         return results
     # fork starts workers in milliseconds with the compiled kernels already loaded
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(scene,)) as pool:
-        for i, kpis in enumerate(pool.map(_run_one, tasks, chunksize=max(1, n // (8 * workers)))):
-            results.append(kpis)
-            if progress:
-                progress(i + 1, n)
+        per_task = 1 if run is _run_chunk else chunk
+        for out in pool.map(run, tasks, chunksize=per_task):
+            collect(out)
     return results
 
 

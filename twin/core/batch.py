@@ -57,8 +57,11 @@ def run_batch(params, states, active, t_end, status):
 
 def batch_supported(scene: Scene) -> bool:
     """Whether ``scene`` runs in the core alone: no AGV transports or AS/RS storages (co-simulated in
-    Python) and no scheduled faults (``Twin`` stops and restarts belts between kernel calls)."""
-    return not scene.transports and not scene.storages and not getattr(scene, "faults", None)
+    Python), no scheduled faults (``Twin`` stops and restarts belts between kernel calls) and no
+    per-part camera inspections (each part is photographed outside the core)."""
+    per_part = any(s.inspection is not None and s.inspection.vision is not None and s.inspection.vision.per_part
+                   for s in scene.stations)
+    return not scene.transports and not scene.storages and not getattr(scene, "faults", None) and not per_part
 
 
 class BatchRun:
@@ -70,7 +73,7 @@ class BatchRun:
         log_capacity: initial length of each lead-time log (doubles when full, as in ``Engine``).
     """
 
-    def __init__(self, scene: Scene, seeds: list[int], log_capacity: int = 4096) -> None:
+    def __init__(self, scene: Scene, seeds: list[int], log_capacity: int = 32768) -> None:
         if not batch_supported(scene):
             raise SimulationError("the batch kernel runs core-only scenes; this one has transports, storages or "
                                   "scheduled faults")

@@ -9,19 +9,11 @@ import numpy as np
 import pytest
 
 from twin.errors import SimulationError
-from twin.physics import World
 from twin.physics.local_ik import PRECISION_M, PRECISION_RAD
 from twin.physics.pick_place import tool_down_quat
 from twin.physics.robot import Robot
 
 ARMS = ["franka_panda/panda.urdf", "kuka_iiwa/model.urdf"]
-
-
-@pytest.fixture
-def world():
-    w = World()
-    yield w
-    w.close()
 
 
 def _angle(quat_a, quat_b) -> float:

@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 
 from twin.errors import SceneError, SimulationError
-from twin.physics import World
 from twin.physics.robot import Robot
 from twin.physics.trajectory import plan_motion
 
 ARMS = ["franka_panda/panda.urdf", "kuka_iiwa/model.urdf"]
-
-
-@pytest.fixture
-def world():
-    w = World()
-    yield w
-    w.close()
 
 
 @pytest.mark.parametrize("urdf", ARMS)

@@ -63,8 +63,13 @@ def _run_chunk(args: tuple[list[int], float, float | None]) -> list[dict]:
     out = run_replications_batch(scene, seeds, until, scene.sim.warmup_s if warmup is None else warmup)
     for seed, kpis in zip(seeds, out, strict=True):
         kpis["seed"] = seed
-        kpis["scheduled_faults"] = []  # a batch-run scene has none (what Twin.kpis says then)
     return out
+
+
+def _run_twins(args: tuple[list[int], float, float | None]) -> list[dict]:
+    """Replications of any scene, one ``Twin`` per seed."""
+    seeds, until, warmup = args
+    return [_run_one((seed, until, warmup)) for seed in seeds]
 
 
 def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: float | None = None,
@@ -73,24 +78,21 @@ def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: fl
 
     Args:
         workers: processes to use; default one per core (1 runs in this process).
-        progress: called with (done, n) after each replication.
+        progress: called with (done, n) after each chunk of replications.
     """
     from .core.batch import batch_supported
 
     workers = min(n, workers or os.cpu_count() or 1)
     chunk = max(1, min(50, n // (8 * workers)))  # progress stays smooth, workers stay evenly loaded
-    if batch_supported(scene):
-        if workers > 1:  # load the batch kernels once here: forked workers inherit them
-            _init_worker(scene)
-            _run_chunk(([seed], 1.0, 0.0))
-        run, tasks = _run_chunk, [([seed + j for j in range(i, min(n, i + chunk))], until, warmup_s)
-                                  for i in range(0, n, chunk)]
-    else:
-        run, tasks = _run_one, [(seed + i, until, warmup_s) for i in range(n)]
+    tasks = [([seed + j for j in range(i, min(n, i + chunk))], until, warmup_s) for i in range(0, n, chunk)]
+    run = _run_chunk if batch_supported(scene) else _run_twins
+    if run is _run_chunk and workers > 1:  # load the batch kernels once here: forked workers inherit them
+        _init_worker(scene)
+        _run_chunk(([seed], 1.0, 0.0))
     results: list[dict] = []
 
-    def collect(out) -> None:
-        results.extend(out if isinstance(out, list) else [out])
+    def collect(out: list[dict]) -> None:
+        results.extend(out)
         if progress:
             progress(len(results), n)
 
@@ -103,8 +105,7 @@ def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: fl
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(scene,)) as pool:
-        per_task = 1 if run is _run_chunk else chunk
-        for out in pool.map(run, tasks, chunksize=per_task):
+        for out in pool.map(run, tasks):
             collect(out)
     return results
 

@@ -144,6 +144,7 @@ class BatchRun:
                     {k: np.zeros_like(v) for k, v in accumulators(self.params, state).items()})
             k = compute_kpis(self.params, state, self.names, base, warmup_s)
             k.pop("transports_and_storages", None)
+            k["scheduled_faults"] = []  # a batchable scene has none (what Twin.kpis says then)
             k["deadlock"] = find_deadlock(self.params, state, self.names)
             out.append(k)
         return out

@@ -45,7 +45,8 @@ def _slot(i: int) -> np.ndarray:
 def test_200_conveyor_picks_land_within_5mm_and_3deg():
     """200 parts arrive on a moving belt at random positions across it and random yaws.
 
-    Every pick must succeed here (the issue asks >= 99 %), every part must end within 5 mm and 3
+    At least 99 % of the picks must succeed (all 200 do: near the belt's end, where the wrist
+    reaches its limit, the grip half a turn round is used), every part must end within 5 mm and 3
     degrees of its pallet slot and yaw, resting on the pallet (not through it), and no part may sink
     into the belt while it rides on it. The arm's commanded joint trajectory is checked sample by
     sample against its position, velocity and acceleration limits.

@@ -23,6 +23,10 @@ from .trajectory import SplineMotion, limit_ratios
 
 __all__ = ["PickPlace", "tool_down_quat"]
 
+#: a belt tracking that passes closer than this to a joint limit (rad) is tried with the grip half a
+#: turn round, and the one farther from the limits is used
+_TRACKING_MARGIN_RAD = 0.1
+
 
 def tool_down_quat(robot: Robot, yaw_rad: float) -> tuple[float, float, float, float]:
     """Quaternion (xyzw) of a tool pointing straight down, turned by ``yaw_rad`` about vertical."""
@@ -159,6 +163,9 @@ class PickPlace:
         ``place_hint``: ``(xyz, yaw)`` of the place that follows. A suction cup may grip at any yaw;
         with the hint, of the two grips half a turn apart the one whose wrist turns least between
         pick and place is chosen (a wrist near its limit would otherwise swing almost a full turn).
+        Before the arm moves, the tracking is checked on a coarse path; if it would bring a joint
+        within 0.1 rad of its limit (typically the last one, turning the tool as the arm follows the
+        belt), the grip half a turn round is used when its tracking stays farther from the limits.
 
         ``meet_s_m`` is where along the belt the arm prefers to meet parts (default: the point of
         the belt nearest the robot's base, the middle of its workspace); a part already past it is
@@ -197,19 +204,14 @@ class PickPlace:
             meet_s_m = float(np.clip(np.dot(base - belt.start, belt.direction), 0.0, belt.length_m))
         if place_hint is not None:
             grip_yaw = self._best_grip_yaw(grip_yaw, max(meet_s_m, s_now()), seen, belt, place_hint)
-        quat = tool_down_quat(robot, grip_yaw)
         lift = self._tool() + np.array([0.0, 0.0, self.approach_m])
         t_total = 0.0
-        for attempt in range(4):
-            scale = 1.5 ** attempt
-            ramp, descend = ramp_s * scale, descend_s * scale
-            # where to wait: the tool starts v * ramp / 2 ahead of where the part will be, so that
-            # after accelerating for `ramp` it is exactly above the part and moving with it
+
+        def wait_pose(quat, ramp, descend):
+            """(s_start, wait_xyz, q_wait): where the part is when tracking starts, so that the grip
+            happens at the meeting point or as soon as the arm can get there, and the pose above it."""
             travel = 1.0
             for _ in range(4):
-                # the part's position when tracking starts, so that the grip happens at the meeting
-                # point, or as soon as the arm can get there
-                # the arm can be there
                 s_start = max(meet_s_m - v * (ramp + descend + dwell_s), s_now() + v * (travel + lead_s))
                 if s_start + v * (ramp + 2 * descend + dwell_s) > end_s:
                     raise SimulationError(
@@ -224,6 +226,27 @@ class PickPlace:
                     raise SimulationError(f"cannot reach the belt pick pose {_mm(wait_xyz)} "
                                           f"for {part!r}: {exc}") from None
                 travel = robot.plan(q_wait).duration_s
+            return s_start, wait_xyz, q_wait
+
+        for attempt in range(4):
+            scale = 1.5 ** attempt
+            ramp, descend = ramp_s * scale, descend_s * scale
+            quat = tool_down_quat(robot, grip_yaw)
+            s_start, wait_xyz, q_wait = wait_pose(quat, ramp, descend)
+            if attempt == 0:
+                # a suction cup grips at any yaw: half a turn round, the wrist may have the range the
+                # tracking needs (a last joint on its limit cannot turn the tool as the arm follows the belt)
+                margin = self._tracking_margin(part, belt, top(s_start), q_wait, quat, ramp, descend, dwell_s)
+                if margin < _TRACKING_MARGIN_RAD:
+                    flipped = tool_down_quat(robot, grip_yaw + math.pi)
+                    try:
+                        pose = wait_pose(flipped, ramp, descend)
+                    except SimulationError:
+                        pose = None
+                    if pose is not None and self._tracking_margin(part, belt, top(pose[0]), pose[2], flipped, ramp,
+                                                                  descend, dwell_s) > margin:
+                        grip_yaw, quat = grip_yaw + math.pi, flipped
+                        s_start, wait_xyz, q_wait = pose
             motions = robot.plan_clear(q_wait, self.obstacles(), clearance_m=self.clearance_m)
             robot.follow_all(motions)
             t_total += sum(m.duration_s for m in motions)
@@ -276,7 +299,18 @@ class PickPlace:
                 best, cost = candidate, move
         return best
 
-    def _tracking_motion(self, part, belt, s0, top_now, q_wait, quat, ramp, descend, dwell):
+    def _tracking_margin(self, part, belt, top_start, q_wait, quat, ramp, descend, dwell) -> float:
+        """How close the tracking motion that would start from ``q_wait`` comes to a joint limit
+        (rad; -inf if it cannot be followed at all), on a coarse path, before the arm moves there."""
+        try:
+            motion, _ = self._tracking_motion(part, belt, 0.0, top_start, q_wait, quat, ramp, descend, dwell,
+                                              knots_per_s=8.0)
+        except SimulationError:
+            return -math.inf
+        limits = self.robot.limits
+        return float(min((motion.q_knots - limits.lower).min(), (limits.upper - motion.q_knots).min()))
+
+    def _tracking_motion(self, part, belt, s0, top_now, q_wait, quat, ramp, descend, dwell, knots_per_s=40.0):
         """The belt-frame tracking motion (SplineMotion) and the time of the grip in it."""
         v = belt.speed_mps
         top0 = top_now + self._tool()
@@ -305,11 +339,11 @@ class PickPlace:
             return self.approach_m * quintic((t - ramp - descend - dwell) / descend)
 
         grip_t = ramp + descend + dwell
-        # knots about every 1/40 s, phase boundaries included (no near-coincident knots, which
-        # would make the spline's acceleration spike)
+        # knots about every 1/40 s (``knots_per_s``), phase boundaries included (no near-coincident
+        # knots, which would make the spline's acceleration spike)
         bounds = [0.0, ramp, ramp + descend, grip_t, t_follow, total]
         times = np.unique(np.concatenate([
-            np.linspace(a, b, max(2, math.ceil((b - a) * 40.0) + 1)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            np.linspace(a, b, max(2, math.ceil((b - a) * knots_per_s) + 1)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
             if b > a]))
         knots = []
         q = np.asarray(q_wait, float)

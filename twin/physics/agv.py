@@ -1,23 +1,31 @@
-"""An AGV fleet on a path graph: shortest paths, reservations that exclude collisions and
-deadlocks, FIFO transport orders served by the nearest idle vehicle.
+"""An AGV fleet on a path graph: shortest paths, time-window reservations that exclude
+collisions and deadlocks, FIFO transport orders served by the nearest idle vehicle.
 
 Rules (each closes one failure mode):
 
-- **No collision**: a vehicle on its way from node ``u`` to ``v`` holds both nodes, and a node is
-  held by at most one vehicle; in a planar graph whose edges meet only at nodes, two vehicles can
-  then never share a node or an edge.
-- **No deadlock**: a vehicle starts a trip only when it can reserve *every* node of the trip at
-  once, and releases each node as it leaves it, so moving vehicles never wait. Vehicles only ever
-  wait at *spur* nodes (dead ends: stations and parking places), which no other trip passes
-  through. A vehicle dispatched to an order reserves the order's two stations until it leaves
-  them, and returns to its own parking place after delivering: so a waiting vehicle waits only for
-  moving vehicles, which always finish, and never for another waiting vehicle.
+- **Holding nodes**: a vehicle on its way from node ``u`` to ``v`` holds both nodes, and frees
+  ``u`` when it reaches ``v``; a node is held by one vehicle at a time, so in a planar graph whose
+  edges meet only at nodes two vehicles never share a node or an edge.
+- **Time windows**: a vehicle plans a whole trip before it leaves a *spur* (a dead end: stations
+  and parking places, which no other trip passes through). Driving without stops between nodes,
+  it would hold each node of the path for a known window (from leaving the node before it until
+  reaching the node after it); the trip starts at the earliest time at which none of these
+  windows overlaps a window another vehicle has booked on the same node, and its windows are
+  booked. Vehicles on crossing or shared paths therefore drive at the same time, one behind or
+  after the other, instead of waiting for whole paths to clear.
+- **Order of passage**: each node is entered in the order of the booked windows' start times.
+  A vehicle running late (a breakdown) keeps the nodes it holds, and vehicles booked after it on
+  them wait at the node they are on. Every such wait is for a window booked earlier, which waits
+  only for windows booked earlier still, so waits never form a cycle: no deadlock. A dispatched
+  order holds its pickup and drop-off stations until its vehicle has left them, and each vehicle
+  returns to its own parking place after a delivery, so a vehicle waiting at a spur never waits
+  for another waiting at a spur either.
 - **Motion**: a vehicle stops at every node and crosses each edge with a trapezoidal profile
   (``twin.physics.asrs.axis_time``): a conservative, easily verified model.
 
 - **Breakdowns**: a vehicle whose breakdown is due stops at the next node it reaches (or where it
-  stands) until repaired, keeping every node it holds, so the rules above still hold; vehicles
-  that need those nodes wait. A broken idle vehicle is not dispatched.
+  stands) until repaired, keeping the node it holds and its booked windows; vehicles booked after
+  it on those nodes wait. A broken idle vehicle is not dispatched.
 
 The fleet is its own small discrete-event simulation (``heapq``, deterministic tie-breaking), so
 it can run an hour of traffic in well under a second and be sampled at any time for positions.
@@ -62,12 +70,24 @@ class PathGraph:
         if len(seen) != len(self.xy):
             lost = sorted(set(self.xy) - seen)
             raise SceneError(f"AGV path graph is disconnected: {lost[:10]} cannot be reached from {start!r}")
+        self._paths: dict[tuple[str, str], list[str]] = {}  # the graph never changes
 
     def is_spur(self, node: str) -> bool:
         return len(self.adj[node]) == 1
 
     def shortest_path(self, a: str, b: str) -> list[str]:
         """Node list from ``a`` to ``b`` (Dijkstra; ties broken by node name, so deterministic)."""
+        key = (a, b)
+        path = self._paths.get(key)
+        if path is None:
+            path = self._paths[key] = self._dijkstra(a, b)
+        return list(path)
+
+    def distance(self, a: str, b: str) -> float:
+        """Length of the shortest path from ``a`` to ``b`` (m)."""
+        return self.path_length(self.shortest_path(a, b))
+
+    def _dijkstra(self, a: str, b: str) -> list[str]:
         dist = {a: 0.0}
         prev: dict[str, str] = {}
         heap = [(0.0, a)]
@@ -108,17 +128,31 @@ class Order:
     payload: object = None  # what is carried (e.g. a part id), for the caller
 
 
+@dataclass(eq=False)
+class _Hold:
+    """A vehicle's booked window on a node: from when it leaves the node before (or, for the node it
+    stands on, since it came) until it reaches the node after (``inf``: until it plans to leave)."""
+
+    start: float
+    end: float
+    vehicle: str
+
+
 @dataclass
 class _Vehicle:
     name: str
     parking: str
     node: str
+    here: _Hold  # the window of the node it is on (or, on an edge, the node it left)
     legs: list[tuple[float, str, str]] = field(default_factory=list)  # (start time, from, to)
     leg_starts: list[float] = field(default_factory=list)  # the legs' start times, for bisect
     pending: list[str] = field(default_factory=list)  # destinations still to drive to
     path: list[str] = field(default_factory=list)  # nodes still ahead on the current trip
+    windows: list[_Hold] = field(default_factory=list)  # their booked windows, in the same order
     order: Order | None = None
-    moving: bool = False
+    moving: bool = False  # on a trip (from its planned start to its last node)
+    on_edge: bool = False  # crossing an edge now
+    depart_s: float = 0.0  # planned start of the current trip
     busy_until: float = -1.0  # loading or unloading until then
     breakdown_due: float = math.inf  # next breakdown (calendar time)
     down_until: float = -1.0  # broken down until then
@@ -146,8 +180,11 @@ class Fleet:
         for v, p in parking.items():
             if p not in graph.xy or not graph.is_spur(p):
                 raise SceneError(f"AGV {v!r}: parking {p!r} must be a dead-end node of the path graph")
-        self.vehicles = {v: _Vehicle(v, p, p) for v, p in parking.items()}
-        self.holder: dict[str, str] = {p: v for v, p in parking.items()}  # node -> vehicle
+        self.vehicles = {v: _Vehicle(v, p, p, _Hold(-math.inf, math.inf, v)) for v, p in parking.items()}
+        # node -> booked windows not yet over, by start time; the first is the node's holder or next
+        self.windows: dict[str, list[_Hold]] = {n: [] for n in graph.xy}
+        for v in self.vehicles.values():
+            self.windows[v.node].append(v.here)
         self.station_token: dict[str, int] = {}  # station -> order id holding it
         self.orders: list[Order] = []
         self.queue: list[Order] = []
@@ -197,6 +234,7 @@ class Fleet:
                 self._break_down(self.vehicles[who])
             elif kind == "repaired":
                 self._repaired(self.vehicles[who])
+            # "depart": a planned trip may start now (the checks below start it)
             self._dispatch()
             self._start_waiting_trips()
         self.now = max(self.now, until_s)
@@ -213,8 +251,7 @@ class Fleet:
                     and v.node == v.parking and not self._down(v)]
             if not idle:
                 return
-            vehicle = min(idle, key=lambda v: (self.graph.path_length(self.graph.shortest_path(v.node, order.pickup)),
-                                               v.name))
+            vehicle = min(idle, key=lambda v: (self.graph.distance(v.node, order.pickup), v.name))
             self.queue.remove(order)
             order.vehicle = vehicle.name
             vehicle.order = order
@@ -224,7 +261,12 @@ class Fleet:
 
     def _start_waiting_trips(self) -> None:
         for v in sorted(self.vehicles.values(), key=lambda v: v.name):
-            if not v.moving and v.pending and not self._handling(v) and not self._down(v):
+            if self._handling(v) or self._down(v) or v.on_edge:
+                continue
+            if v.moving:
+                if self.now >= v.depart_s:
+                    self._advance(v)
+            elif v.pending:
                 self._try_start(v)
 
     def _handling(self, v: _Vehicle) -> bool:
@@ -234,8 +276,8 @@ class Fleet:
         return v.down_until > self.now
 
     def _break_down(self, v: _Vehicle) -> None:
-        """The breakdown is due: a vehicle at a node stops now; a moving one at the next node."""
-        if v.moving:
+        """The breakdown is due: a vehicle at a node stops now; one on an edge at the next node."""
+        if v.on_edge:
             return  # _arrive checks breakdown_due at the next node
         self._stop(v)
 
@@ -252,35 +294,89 @@ class Fleet:
         self.log.append((self.now, v.name, "repaired", v.node))
         v.breakdown_due = self.now + self._ttf()
         self._push(v.breakdown_due, "breakdown", v.name)
-        if v.moving and v.path:  # stopped mid-trip: drive on
-            self._next_edge(v)
+        # a trip stopped on the way drives on (the checks after every event do it)
+
+    def _plan(self, v: _Vehicle, dest: str) -> tuple[list[str], float, list[float]] | None:
+        """The trip from ``v``'s node to ``dest``: its path, the earliest start >= now at which its
+        windows overlap none booked by other vehicles, and the arrival offsets; None while a node
+        of it is booked for good (a vehicle standing at ``dest`` has not planned its way out)."""
+        path = self.graph.shortest_path(v.node, dest)
+        offsets = [0.0]
+        for a, b in zip(path[:-1], path[1:], strict=True):
+            offsets.append(offsets[-1] + axis_time(self.graph.adj[a][b], self.axis))
+        last = len(path) - 1
+        # a window [t0 + lo, t0 + hi) on a node overlaps a booked [start, end) unless
+        # t0 <= start - hi or t0 >= end - lo: so t0 must avoid (start - hi, end - lo)
+        forbidden = []
+        for i in range(1, last + 1):
+            lo = offsets[i - 1]
+            hi = offsets[i + 1] if i < last else math.inf
+            for w in self.windows[path[i]]:
+                if w.vehicle != v.name:
+                    forbidden.append((w.start - hi, w.end - lo))
+        t0 = self.now
+        for a, b in sorted(forbidden):
+            if a >= t0:
+                break  # this and every later interval start at or after t0: t0 is free
+            if b > t0:
+                t0 = b
+        if t0 == math.inf:
+            return None
+        return path, t0, offsets
 
     def _try_start(self, v: _Vehicle) -> None:
-        path = self.graph.shortest_path(v.node, v.pending[0])
-        if any(self.holder.get(n, v.name) != v.name for n in path):
-            return  # wait at this spur until every node of the trip can be reserved at once
-        for n in path:
-            self.holder[n] = v.name
+        """Plan ``v``'s trip to its next destination and book its windows (or try again later)."""
+        plan = self._plan(v, v.pending[0])
+        if plan is None:
+            return
+        path, t0, offsets = plan
+        last = len(path) - 1
+        if last == 0:  # already there (an order from a station to itself)
+            self._reached(v)
+            return
+        v.here.end = t0 + offsets[1]
+        v.windows = []
+        for i in range(1, last + 1):
+            w = _Hold(t0 + offsets[i - 1], t0 + offsets[i + 1] if i < last else math.inf, v.name)
+            booked = self.windows[path[i]]
+            booked.insert(bisect.bisect_right([b.start for b in booked], w.start), w)
+            v.windows.append(w)
         v.path = path[1:]
         v.moving = True
-        self._next_edge(v)
+        v.depart_s = t0
+        if t0 > self.now:
+            self._push(t0, "depart", v.name)
+        else:
+            self._advance(v)
 
-    def _next_edge(self, v: _Vehicle) -> None:
+    def _advance(self, v: _Vehicle) -> None:
+        """Drive onto the next edge of the trip if the next node's earlier windows are all over."""
+        if not v.path:
+            return
         nxt = v.path[0]
+        if self.windows[nxt][0] is not v.windows[0]:
+            return  # a vehicle booked before on that node is late: wait here, holding this node
+        v.on_edge = True
         v.legs.append((self.now, v.node, nxt))
         v.leg_starts.append(self.now)
         self._push(self.now + axis_time(self.graph.adj[v.node][nxt], self.axis), "arrive", v.name)
 
     def _arrive(self, v: _Vehicle) -> None:
         nxt = v.path.pop(0)
-        del self.holder[v.node]  # the node just left is free again
+        self.windows[v.node].remove(v.here)  # the node just left is free again
+        v.here = v.windows.pop(0)
         v.node = nxt
+        v.on_edge = False
         if v.path:
             if v.breakdown_due <= self.now:
-                self._stop(v)  # stays on this node, holding the rest of its trip, until repaired
+                self._stop(v)  # stays on this node, holding it, until repaired
                 return
-            self._next_edge(v)
+            self._advance(v)
             return
+        self._reached(v)
+
+    def _reached(self, v: _Vehicle) -> None:
+        """``v`` is at the end of its trip: load or unload there if its order says so."""
         v.moving = False
         target = v.pending.pop(0)
         order = v.order

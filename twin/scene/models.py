@@ -680,11 +680,12 @@ class AgvFleet(_Model):
 
     Vehicles drive node to node along ``edges`` (straight lines, both directions) by shortest
     paths, stopping at each node (trapezoidal speed profile with ``speed_mps`` and ``accel_mps2``).
-    A vehicle starts a trip only when it can reserve every node on it, so vehicles never collide or
+    Before each trip a vehicle books a time window on every node of its path, none overlapping
+    another vehicle's, and nodes are entered in booking order, so vehicles never collide or
     deadlock. Transport orders are served first-in first-out by the nearest idle vehicle, which
     returns to its own ``parking`` node after each delivery. Stations and parking places must be
     dead-end nodes (one edge). ``breakdowns`` strike vehicles on calendar time; a broken vehicle
-    stops at the next node it reaches (keeping its reservations) until repaired.
+    stops at the next node it reaches (keeping its node and windows) until repaired.
     """
 
     name: Name

@@ -146,3 +146,47 @@ def test_the_arm_replays_its_measured_cycle_in_the_3d_world():
         # while physics steps between control steps)
         for q in poses[::10]:
             assert np.min(np.abs(motion - q).max(axis=1)) < 1e-3
+
+
+def test_a_panda_with_a_suction_cup_picks_off_the_belt():
+    """The Panda's end-effector frame has no collision shape: the cup touches parts with its hand
+    and fingers (``Robot.tool_links``)."""
+    text = BELT_CELL.replace("    robot_cell:\n", "    robot_cell:\n      urdf: franka_panda/panda.urdf\n")
+    scene = twin.load_scene_text(text)
+    assert 2.0 < scene.stations[0].robot_cycle_s < 20.0
+
+
+def _bad_urdf_message(tmp_path, name: str, content: str | None) -> str:
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_text(content)
+    text = CELL.replace("      base_xyz_m: [0, 0, 0]", f"      urdf: {path}\n      base_xyz_m: [0, 0, 0]")
+    with pytest.raises(twin.SceneError) as info:
+        twin.load_scene_text(text, "cell.yaml")
+    message = str(info.value)
+    assert message.startswith("cell.yaml:11: stations[0].robot_cell.urdf: robot 'cell1': URDF ")
+    return message
+
+
+def test_bad_urdf_files_are_named_with_the_cause(tmp_path):
+    """Not XML, a mesh that is not there, no arm joints, a directory: each one clear message."""
+    assert "is not valid XML (line 1, column 1)" in _bad_urdf_message(tmp_path, "junk.urdf", "not a robot\n")
+    missing = _bad_urdf_message(tmp_path, "nomesh.urdf", """<robot name="r">
+      <link name="base"><collision><geometry><mesh filename="meshes/base.stl"/></geometry></collision></link>
+      <link name="l1"/>
+      <joint name="j1" type="revolute"><parent link="base"/><child link="l1"/>
+        <limit lower="-1" upper="1" effort="10" velocity="1"/></joint>
+    </robot>""")
+    assert f"refers to mesh 'meshes/base.stl', which is not there (searched: {tmp_path / 'meshes/base.stl'})" in missing
+    still = _bad_urdf_message(tmp_path, "still.urdf", '<robot name="r"><link name="base"/></robot>')
+    assert "has no movable joints for an arm" in still
+    assert "is a directory, not a file" in _bad_urdf_message(tmp_path, "folder.urdf", None)
+
+
+def test_a_robot_cell_has_one_server():
+    """One arm handles one part at a time: a robot cell with capacity 2 is refused, not doubled."""
+    bad = CELL.replace("  - name: cell1\n    to: belt\n", "  - name: cell1\n    to: belt\n    capacity: 2\n")
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:7: stations\[0\]: capacity: a robot cell has one arm"):
+        twin.load_scene_text(bad, "cell.yaml")

@@ -18,7 +18,7 @@ __all__ = ["SuctionGripper"]
 
 
 class SuctionGripper:
-    """Suction cup at a robot's end-effector link.
+    """Suction cup at a robot's end-effector: it touches parts with the robot's ``tool_links``.
 
     Args:
         robot: the arm carrying the cup.
@@ -49,10 +49,11 @@ class SuctionGripper:
         world = self.robot.world
         c = world.client
         body = world.body(part)
-        points = c.getClosestPoints(self.robot.body, body, self.contact_tolerance_m,
-                                    linkIndexA=self.robot.ee)
+        links = self.robot.tool_links
+        points = [p for j in links for p in c.getClosestPoints(self.robot.body, body, self.contact_tolerance_m,
+                                                               linkIndexA=j)]
         if not points:
-            gap = c.getClosestPoints(self.robot.body, body, 10.0, linkIndexA=self.robot.ee)
+            gap = [p for j in links for p in c.getClosestPoints(self.robot.body, body, 10.0, linkIndexA=j)]
             distance = min(p[8] for p in gap) if gap else float("inf")
             raise SimulationError(f"{self.robot.name}: suction cup is {1000 * distance:.1f} mm from "
                                   f"{part!r}; it must be within {1000 * self.contact_tolerance_m:.1f} mm")

@@ -73,14 +73,15 @@ class PickPlace:
             result = robot.ik(base + np.array([0.45, 0.0, 0.45]), tool_down_quat(robot, 0.0))
             robot.set_joints(result.q)
             link = c.getLinkState(robot.body, robot.ee, computeForwardKinematics=True)[4]
-            probe_top = c.getAABB(robot.body, robot.ee)[0][2] - 0.05
-            robot.world.add_box("__tool_probe__", (0.2, 0.2, 0.01), (link[0], link[1], probe_top - 0.01))
+            probe_top = min(c.getAABB(robot.body, j)[0][2] for j in robot.tool_links) - 0.05
+            probe = robot.world.add_box("__tool_probe__", (0.2, 0.2, 0.01), (link[0], link[1], probe_top - 0.01))
             try:
-                gap = min(p[8] for p in c.getClosestPoints(robot.body, robot.world.body("__tool_probe__"), 1.0,
-                                                           linkIndexA=robot.ee))
+                gaps = [p[8] for j in robot.tool_links for p in c.getClosestPoints(robot.body, probe, 1.0, linkIndexA=j)]
             finally:
                 robot.world.remove("__tool_probe__")
-            return float(link[2] - (probe_top + gap))
+            if not gaps:  # a tool without collision shapes: its face is the link frame
+                return 0.0
+            return float(link[2] - (probe_top + min(gaps)))
         finally:
             robot.set_joints(saved)
 

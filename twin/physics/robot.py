@@ -87,9 +87,13 @@ class Robot:
         path = urdf if os.path.isabs(urdf) else None
         candidates = [urdf] if path else [urdf, os.path.join(DATA_PATH, urdf)]
         if not any(os.path.isfile(c) for c in candidates):
-            raise SceneError(f"robot {name!r}: URDF {urdf!r} not found (searched: {', '.join(candidates)})")
+            kind = "is a directory, not a file" if any(os.path.isdir(c) for c in candidates) else "not found"
+            raise SceneError(f"robot {name!r}: URDF {urdf!r} {kind} (searched: {', '.join(candidates)})")
         c = world.client
-        self.body = world.add_urdf(name, urdf, tuple(base_xyz_m), euler_to_quat(0.0, 0.0, base_yaw_rad))
+        try:
+            self.body = world.add_urdf(name, urdf, tuple(base_xyz_m), euler_to_quat(0.0, 0.0, base_yaw_rad))
+        except SceneError as exc:
+            raise SceneError(f"robot {name!r}: {exc.detail}") from None
         self._joints: list[int] = []
         #: joints of a hand (named "...finger..."): driven by a gripper, not planned with the arm
         self.finger_joints: list[int] = []
@@ -112,6 +116,9 @@ class Robot:
                 upper.append(info[9])
                 velocity.append(info[11] if info[11] > 0 else 1.0)
                 effort.append(info[10] if info[10] > 0 else 100.0)
+        if not self._joints:
+            raise SceneError(f"robot {name!r}: URDF {urdf!r} has no movable joints for an arm (revolute or "
+                             "prismatic joints with limits, not named ...finger...)")
         #: link name -> link index
         self.links = dict(link_index)
         if ee_link is None:
@@ -125,6 +132,10 @@ class Robot:
         self.limits = JointLimits(tuple(names), np.array(lower), np.array(upper), np.array(velocity), acc)
         self._effort = np.array(effort)
         self._effort_list = [float(e) for e in effort]
+        #: the links that touch a part: those with collision shapes beyond the last arm joint (hand,
+        #: fingers, tool) or, where there are none (a bare flange), the end-effector link itself
+        after_wrist = range(self._joints[-1] + 1, c.getNumJoints(self.body)) if self._joints else ()
+        self.tool_links = [j for j in after_wrist if c.getCollisionShapeData(self.body, j)] or [self.ee]
         self._zeros = np.zeros(len(self._joints))
         home = np.array(home_q if home_q is not None else KNOWN_HOME_POSES.get(urdf, ()), float)
         middle = 0.5 * (self.limits.lower + self.limits.upper)

@@ -151,8 +151,9 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
         searched = candidates(cell.urdf, src.path)
         found = next((c for c in searched if c.is_file()), None)
         if found is None:
+            kind = "is a directory, not a file" if any(c.is_dir() for c in searched) else "not found"
             raise src.error(("stations", i, "robot_cell", "urdf"), f"robot {station.name!r}: URDF {cell.urdf!r} "
-                            f"not found (searched: {', '.join(str(c) for c in searched)})")
+                            f"{kind} (searched: {', '.join(str(c) for c in searched)})")
         if found == searched[0] and not Path(cell.urdf).expanduser().is_absolute():
             cell = cell.model_copy(update={"urdf": str(found)})  # next to the scene file
         motion: list = []
@@ -163,7 +164,7 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
         except SceneError as exc:
-            key = "gripper" if "finger" in exc.detail else "urdf"
+            key = "gripper" if "gripper" in exc.detail else "urdf"
             raise src.error(("stations", i, "robot_cell", key), exc.detail) from None
         # private: frozen fields stay untouched
         station.__pydantic_private__["_robot_cycle_s"] = cycle

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SimulationError, UsageError
+from ..errors import SceneError, SimulationError, UsageError
 from ._bullet import (
     DATA_PATH,
     DIRECT,
@@ -33,6 +33,7 @@ from ._bullet import (
     euler_to_quat,
     quiet_stdout,
 )
+from .urdf import diagnose_urdf
 
 __all__ = ["World", "BodyState"]
 
@@ -279,8 +280,14 @@ class World:
         """
         self._check_new(name)
         c = self.client
-        body = c.loadURDF(urdf, basePosition=list(xyz_m), baseOrientation=list(quat_xyzw),
-                          useFixedBase=bool(fixed_base), flags=c.URDF_USE_INERTIA_FROM_FILE)
+        try:
+            with quiet_stdout():  # PyBullet's parser notes go to the C stdout; a failure is named below
+                body = c.loadURDF(urdf, basePosition=list(xyz_m), baseOrientation=list(quat_xyzw),
+                                  useFixedBase=bool(fixed_base), flags=c.URDF_USE_INERTIA_FROM_FILE)
+        except Exception:  # pybullet.error, whatever the cause: find and name it
+            path = urdf if os.path.isabs(urdf) or os.path.exists(urdf) else os.path.join(DATA_PATH, urdf)
+            reason = diagnose_urdf(path) or "PyBullet cannot load it"
+            raise SceneError(f"URDF {urdf!r} cannot be loaded: {reason}") from None
         self._bodies[name] = body
         return body
 

@@ -83,7 +83,8 @@ def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
         path = Path(fx.mesh).expanduser()
         path = path if path.is_absolute() else base / path
         if not path.is_file():
-            raise src.error(("fixtures", i, "mesh"), f"mesh file {fx.mesh!r} not found (searched: {path})")
+            kind = "is a directory, not a file" if path.is_dir() else "not found"
+            raise src.error(("fixtures", i, "mesh"), f"mesh file {fx.mesh!r} {kind} (searched: {path})")
         from ..physics.assets import load_mesh  # trimesh: only for scenes with meshes
 
         try:
@@ -97,8 +98,17 @@ def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
         searched = candidates(fleet.urdf, src.path)
         found = next((c for c in searched if c.is_file()), None)
         if found is None:
+            if any(c.is_dir() for c in searched):
+                raise src.error(("agv_fleets", i, "urdf"), f"URDF {fleet.urdf!r} is a directory, not a file")
             raise src.error(("agv_fleets", i, "urdf"), f"URDF {fleet.urdf!r} not found "
                             f"(searched: {', '.join(str(c) for c in searched)})")
+        from ..physics.world import World  # pybullet: only for fleets with a URDF body
+
+        with World() as probe:  # load it once now, so that a bad file fails here and not mid-run
+            try:
+                probe.add_urdf("probe", str(found))
+            except SceneError as exc:
+                raise src.error(("agv_fleets", i, "urdf"), exc.detail) from None
         fleet.__pydantic_private__["_urdf_path"] = str(found)
 
 

@@ -390,6 +390,13 @@ class Station(_Model):
     _robot_motion: object = PrivateAttr(None)  # joint rows of the measured cycle, at 240 Hz
     _robot_sighting_errors: list = PrivateAttr(default_factory=list)
 
+    @model_validator(mode="after")
+    def _one_arm_one_server(self) -> Station:
+        if self.robot_cell is not None and self.capacity != 1:
+            raise ValueError(f"capacity: a robot cell has one arm, which handles one part at a time; capacity "
+                             f"must be 1 (got {self.capacity}); model parallel cells as separate stations")
+        return self
+
     @property
     def robot_cycle_s(self) -> float:
         """The robot cell's measured cycle time (s), filled in when the scene loads; 0 without one."""

@@ -23,19 +23,23 @@ class TwinError(Exception):
 class SceneError(TwinError):
     """Raised when a scene file cannot be read, parsed or validated.
 
-    The message always names the file, and where known the line and the key path.
+    The message always names the file, and where known the line (and column) and the key path:
+    ``file:line[:column]: key.path: message``.
     """
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+                 key: str | None = None, column: int | None = None) -> None:
         self.path = path
         self.line = line
+        self.column = column
         self.key = key
         where = ""
         if path is not None:
             where = str(path)
             if line is not None:
                 where += f":{line}"
+                if column is not None:
+                    where += f":{column}"
             where += ": "
         if key:
             where += f"{key}: "

@@ -13,6 +13,7 @@ the base-60 integer 870), and ``1e3`` is the float 1000.0 (not a string).
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,16 @@ def read_yaml(path: str | Path) -> YamlSource:
     try:
         if path.is_dir():
             raise SceneError("is a directory, not a scene file", path=shown)
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SceneError(f"file is {size} bytes; scene files are limited to {MAX_FILE_BYTES}", path=shown)
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # a device (/dev/zero never ends), a pipe (blocks until written) or a socket
+            raise SceneError("is not a regular file (a device, pipe or socket); give a scene file", path=shown)
+        if info.st_size > MAX_FILE_BYTES:
+            raise SceneError(f"file is {info.st_size} bytes; scene files are limited to {MAX_FILE_BYTES}", path=shown)
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+        if len(raw) > MAX_FILE_BYTES:
+            raise SceneError(f"file is larger than {MAX_FILE_BYTES} bytes, the limit for scene files", path=shown)
     except FileNotFoundError:
         raise SceneError("no such file", path=shown) from None
     except OSError as exc:
@@ -101,9 +108,9 @@ def parse_yaml_text(text: str, shown: str = "<string>") -> YamlSource:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        col = f", column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SceneError(f"malformed YAML{col}: {problem}", path=shown, line=line) from None
+        raise SceneError(f"malformed YAML: {problem}", path=shown, line=line,
+                         column=mark.column + 1 if mark else None) from None
     except yaml.reader.ReaderError as exc:
         # Not a MarkedYAMLError: it carries a character offset instead of a line.
         line = text.count("\n", 0, exc.position) + 1
@@ -223,6 +230,8 @@ class _Builder:
                 tag = "tag:yaml.org,2002:str"
             elif tag == "tag:yaml.org,2002:str" and event.implicit[0] and _FLOAT_12.fullmatch(event.value):
                 tag = "tag:yaml.org,2002:float"
+            elif tag == "tag:yaml.org,2002:timestamp":
+                tag = "tag:yaml.org,2002:str"  # a plain 2024-01-01 is text (YAML 1.2 has no dates)
         if tag not in _SCALAR_CONSTRUCTORS:
             raise self._fail(event, f"unsupported YAML tag {tag!r}")
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)

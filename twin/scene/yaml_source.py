@@ -109,6 +109,10 @@ def parse_yaml_text(text: str, shown: str = "<string>") -> YamlSource:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        start = exc.context_mark
+        if exc.problem and exc.context and start is not None and mark is not None and start.line != mark.line:
+            # where the construct that was never closed began (an open quote or bracket, usually)
+            problem += f" ({exc.context} from line {start.line + 1}, column {start.column + 1})"
         raise SceneError(f"malformed YAML: {problem}", path=shown, line=line,
                          column=mark.column + 1 if mark else None) from None
     except yaml.reader.ReaderError as exc:

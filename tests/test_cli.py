@@ -84,6 +84,9 @@ def test_replications_report_ci(tmp_path):
     (["run", "SMT", "--until", "1h", "--trace-format", "xml"], "--trace-format"),
     (["run", "nope.yaml", "--until", "1h"], "nope.yaml: no such file"),
     (["validate", "nope.yaml"], "nope.yaml: no such file"),
+    (["run", "SMT", "--until", "1h", "--seed", "-1"], "--seed must be in [0, 2**63"),
+    (["run", "SMT", "--until", "1h", "--seed", "99999999999999999999999"], "--seed must be in [0, 2**63"),
+    (["validate", "/dev/zero"], "/dev/zero: is not a regular file"),
 ])
 def test_bad_input_exit_2(args, message):
     """Bad options and missing files give one clear message and exit code 2, no traceback."""
@@ -157,3 +160,23 @@ def test_gui_without_display_exit_2():
                        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
     assert r.returncode == 2
     assert "DISPLAY is not set" in " ".join(r.stderr.split())
+
+
+def test_kpis_json_is_strict_json_when_nothing_came_out(tmp_path):
+    """A run too short for any part to leave: undefined figures are null (NaN is not JSON)."""
+    r = twin_cmd("run", str(SMT), "--until", "20s", "--warmup", "0", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+
+    def no_constants(name):
+        raise AssertionError(f"kpis.json holds {name}")
+
+    kpis = json.loads((tmp_path / "kpis.json").read_text(), parse_constant=no_constants)
+    assert kpis["throughput"]["total"] == 0
+    assert kpis["lead_time_s"]["mean"] is None and kpis["yield"] is None
+    assert kpis["line_oee"] == 0.0
+
+
+def test_schema_to_a_missing_folder_exit_2(tmp_path):
+    r = twin_cmd("schema", "--out", str(tmp_path / "nowhere" / "schema.json"))
+    assert r.returncode == 2
+    assert "cannot write" in r.stderr and "Traceback" not in r.stderr

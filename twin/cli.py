@@ -69,7 +69,10 @@ def schema(output: Annotated[Path | None, typer.Option("--out", help="write to t
 
     text = json.dumps(scene_json_schema(), indent=2, sort_keys=True)
     if output:
-        output.write_text(text + "\n")
+        try:
+            output.write_text(text + "\n")
+        except OSError as exc:
+            _fail(UsageError(f"--out: cannot write {output}: {exc.strerror}"))
         out.print(f"wrote {output}")
     else:
         sys.stdout.write(text + "\n")
@@ -124,12 +127,15 @@ def run(
     if until_s is None:
         _fail(UsageError("no run length: give --until (e.g. --until 8h) or set sim.until in the scene"))
     if until_s <= 0:
-        _fail(UsageError(f"--until must be > 0, got {until!r}"))
+        _fail(UsageError(f"--until must be > 0, got {until!r}" if until is not None else
+                         f"{scene}: sim.until must be > 0, got {model.sim.until!r}"))
     warmup_s = _duration("--warmup", warmup)
     warm = model.sim.warmup_s if warmup_s is None else warmup_s
     if warm >= until_s:
         _fail(UsageError(f"warm-up ({warm:g} s) must be shorter than the run ({until_s:g} s)"))
     seed_v = model.sim.seed if seed is None else seed
+    if not 0 <= seed_v < 2**63 - max(replications, 1):
+        _fail(UsageError(f"--seed must be in [0, 2**63 - replications), got {seed_v}"))
     if output:
         try:
             output.mkdir(parents=True, exist_ok=True)
@@ -518,6 +524,7 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
 
 def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list[dict], seed: int,
                    until_s: float, warmup_s: float) -> None:
+    from . import jsonout
     from .replications import summarize
 
     doc = {"scene": model.name or scene_path.stem, "scene_file": str(scene_path), "seed": seed,
@@ -526,7 +533,7 @@ def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list
         doc["summary"] = summarize(runs)
         doc["runs"] = [{"seed": seed + i, **{k: v for k, v in r.items() if k not in ("stations", "elements")}}
                        for i, r in enumerate(runs)]
-    (folder / "kpis.json").write_text(json.dumps(doc, indent=2, default=float) + "\n")
+    (folder / "kpis.json").write_text(jsonout.dumps(doc, indent=2, default=float) + "\n")
     fields = list(dict.fromkeys(k for row in kpis["stations"] for k in row)) or ["name"]  # every row's keys
     with (folder / "stations.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields, restval="")

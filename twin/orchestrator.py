@@ -52,7 +52,7 @@ class Twin:
         if not isinstance(scene, Scene):
             raise UsageError(f"Twin needs a Scene from twin.load_scene(), got {type(scene).__name__}")
         self.scene = scene
-        self.seed = scene.sim.seed if seed is None else int(seed)
+        self.seed = scene.sim.seed if seed is None else check_seed(seed)
         self.warmup_s = scene.sim.warmup_s if warmup_s is None else float(warmup_s)
         self.control_step_s = scene.sim.control_step_s if control_step_s is None else float(control_step_s)
         if not (math.isfinite(self.control_step_s) and self.control_step_s > 0):
@@ -364,6 +364,10 @@ class Twin:
 
     def set_state(self, snapshot: dict) -> None:
         """Restore a snapshot from :meth:`get_state` of a twin of the same scene."""
+        missing = [k for k in ("engine", "steps", "baseline") if not isinstance(snapshot, dict) or k not in snapshot]
+        if missing:
+            got = type(snapshot).__name__ if not isinstance(snapshot, dict) else f"a dict without {missing}"
+            raise UsageError(f"set_state needs a snapshot from Twin.get_state(), got {got}")
         if (snapshot.get("logistics") is None) != (self.logistics is None):
             raise UsageError("set_state: the snapshot is from a twin of another scene (transports/storages differ)")
         if self.logistics is not None:
@@ -375,6 +379,15 @@ class Twin:
             self.inline_inspections.set_state(snapshot["inline"])
         base = snapshot["baseline"]
         self._baseline = None if base is None else {k: v.copy() for k, v in base.items()}
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int in [0, 2**63), the range of ``sim.seed``; UsageError otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise UsageError(f"seed must be an integer, got {seed!r}")
+    if not 0 <= int(seed) < 2**63:
+        raise UsageError(f"seed must be in [0, 2**63), got {seed}")
+    return int(seed)
 
 
 def _rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:

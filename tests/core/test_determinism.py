@@ -138,3 +138,15 @@ def test_control_steps_do_not_accumulate_rounding_error():
     tw = twin.Twin(serial_line([1.0]), control_step_s=dt)
     off = [k for k in range(1, 20_001) if tw.step() != k * dt]
     assert off == []
+
+
+def test_bad_seeds_and_snapshots_are_usage_errors():
+    """Seeds outside sim.seed's range and things that are not snapshots get clear errors."""
+    scene = serial_line([1.0])
+    for bad in (-1, 2**63, 2.5, True, "7"):
+        with pytest.raises(twin.UsageError, match="seed must be"):
+            twin.Twin(scene, seed=bad)
+    tw = twin.Twin(scene, seed=1)
+    for bad in ({"x": 1}, None, [1, 2]):
+        with pytest.raises(twin.UsageError, match=r"set_state needs a snapshot from Twin\.get_state\(\)"):
+            tw.set_state(bad)

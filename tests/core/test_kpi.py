@@ -200,3 +200,61 @@ sinks: [{name: out}]
     k = tw.kpis()
     assert k["throughput"]["per_part_type"] == {"a": 1000, "b": 500}
     assert k["line_oee"] == pytest.approx(1.0)
+
+
+def test_parallel_stations_of_one_stage_share_the_line_oee():
+    """A round-robin pair of 10 s stations fed without pause: both run flat out, line OEE is 1 (each
+    is charged with the half that passed it, not with the whole output, which would give 2)."""
+    scene = twin.load_scene_text("""
+version: 1
+part_types: [{name: a}]
+sources: [{name: src, to: split, always_available: true}]
+diverters: [{name: split, rule: round_robin, outputs: [m1, m2]}]
+stations:
+  - {name: m1, to: out, process_time: 10}
+  - {name: m2, to: out, process_time: 10}
+sinks: [{name: out}]
+""")
+    tw = twin.Twin(scene, seed=1, warmup_s=0)
+    tw.run(until=10_000)
+    k = tw.kpis()
+    assert k["throughput"]["total"] == 2000
+    assert k["line_oee"] == pytest.approx(1.0)
+    assert [station(k, m)["oee"] for m in ("m1", "m2")] == [pytest.approx(1.0)] * 2
+
+
+def test_scrap_downstream_is_not_charged_to_the_stations_upstream():
+    """Constant 2 s and 1 s stations; the second scraps 25 %: the bottleneck is charged with the
+    good parts only, so line OEE = good x 2 s / window (0.75), the quality loss."""
+    scene = serial_line([2.0, 1.0])
+    data = scene.model_dump(exclude_none=True)
+    data["stations"][1]["scrap_prob"] = 0.25
+    tw = twin.Twin(twin.scene.scene_from_data(data), seed=3, warmup_s=0)
+    tw.run(until=20_000)
+    k = tw.kpis()
+    assert k["line_oee"] == pytest.approx(k["good"] * 2.0 / 20_000)
+    assert k["line_oee"] == pytest.approx(0.75, abs=0.02)
+
+
+def test_no_output_gives_zero_line_oee_and_undefined_lead_time():
+    scene = serial_line([50.0])
+    k = run(scene, 10.0).kpis()
+    assert k["line_oee"] == 0.0
+    assert np.isnan(k["lead_time_s"]["mean"])
+
+
+def test_truncated_normal_process_times_have_their_real_mean_as_ideal_time():
+    """normal(mean 2, std 4) truncated at 0 has mean 4.04: a station busy all the time has a
+    performance near 1, not the 0.49 the untruncated mean would give."""
+    from math import erfc, pi, sqrt
+    from math import exp as e
+
+    from twin.scene.models import Distribution
+
+    a = -2.0 / 4.0
+    expected = 2.0 + 4.0 * e(-a * a / 2) / sqrt(2 * pi) / (0.5 * erfc(a / sqrt(2)))
+    assert Distribution(dist="normal", mean=2, std=4).mean_value() == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(4.0366, abs=1e-4)
+    scene = serial_line([{"dist": "normal", "mean": 2.0, "std": 4.0}])
+    k = run(scene, 50_000.0).kpis()
+    assert station(k, "m1")["performance"] == pytest.approx(1.0, abs=0.02)

@@ -8,8 +8,9 @@ Definitions (also in docs/kpis.md):
   shift; availability = (planned - down) / planned; performance = ideal processing time of the
   parts processed / (planned - down); quality = (processed - scrapped - gripper drops - defects made
   here) / processed. Robot malfunctions are failures (mode `robot/<name>`), counted per mode too.
-- line OEE = good parts out x ideal line cycle time / window, where the ideal line cycle time is the
-  largest ideal cycle time (mean process time for the actual part mix / capacity) over stations.
+- line OEE = the largest, over stations, of the ideal time the station needs for the good output
+  (per part type: ideal time x the fewer of good parts out and parts it processed; / capacity),
+  over the window; capped at 1, like performance (a station can beat its mean time for a while).
 - WIP: time-average number of parts released into the line and not yet out or scrapped.
 - lead time: from release by the source to arrival at an output sink.
 - bottleneck: Roser's active-period method: a station is active while processing, in setup or
@@ -116,13 +117,16 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         planned = total - acc[L.SRV_OFF]
         run_time = planned - acc[L.SRV_DOWN]
         availability = run_time / planned if planned > 0 else float("nan")
-        performance = now["st_ideal_done"][n] / run_time if run_time > 0 else float("nan")
+        # capped: with random process times a station can beat its mean for a while
+        performance = min(1.0, now["st_ideal_done"][n] / run_time) if run_time > 0 else float("nan")
         bad = now["st_scrapped"][n] + now["st_defects"][n] + now["st_drops"][n]
         quality = (processed - bad) / processed if processed > 0 else float("nan")
-        # ideal time this station needs for the good output of the part types it works on (a
-        # station of one product flow is not charged with another flow's parts)
-        visits = now["st_processed"][n] > 0
-        ideal_line = max(ideal_line, float((good_by_type * p.st_ideal_s[n])[visits].sum()) / cap)
+        # ideal time this station needs for the good output: per part type, the good parts out or
+        # the parts it processed, whichever is fewer (a station sharing a stage with a parallel one,
+        # or of another product flow, is charged only with parts that passed it; parts scrapped
+        # downstream or processed twice are not charged)
+        charged = np.minimum(now["st_processed"][n], good_by_type)
+        ideal_line = max(ideal_line, float((charged * p.st_ideal_s[n]).sum()) / cap)
         stations.append({
             "name": names.nodes[n], "capacity": cap,
             **{f"{state}_frac": float(frac[i]) for i, state in enumerate(L.SRV_STATE_NAMES)},
@@ -173,7 +177,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         "lead_time_s": {"n": int(lead.size), "mean": float(lead.mean()) if lead.size else float("nan"),
                         "p50": _quantile(lead, 0.5), "p95": _quantile(lead, 0.95),
                         "max": float(lead.max()) if lead.size else float("nan")},
-        "line_oee": float(ideal_line / window) if window > 0 and ideal_line > 0 else float("nan"),
+        "line_oee": min(1.0, float(ideal_line / window)) if window > 0 else float("nan"),
         "bottleneck": bottleneck, "bottleneck_method": "active-period (Roser 2001): longest mean active period",
         "stations": stations, "elements": elements, "transports_and_storages": movers,
     }

@@ -91,7 +91,7 @@ class Distribution(_Model):
         return self
 
     def mean_value(self) -> float:
-        """The expected value (for normal: of the untruncated normal, which is close when mean >> std)."""
+        """The expected value (for normal: of the normal truncated at 0, as drawn)."""
         if self.dist == "constant":
             return self.value
         if self.dist == "uniform":
@@ -100,6 +100,12 @@ class Distribution(_Model):
             return (self.low + self.mode + self.high) / 3.0
         if self.dist == "empirical":
             return math.fsum(self.samples) / len(self.samples)
+        if self.dist == "normal" and self.std > 0:
+            # E[X | X >= 0] = mu + sigma * phi(a) / (1 - Phi(a)), a = -mu / sigma
+            a = -self.mean / self.std
+            tail = 0.5 * math.erfc(a / math.sqrt(2.0))
+            if tail > 0.0:
+                return self.mean + self.std * math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi) / tail
         return self.mean
 
 
@@ -910,9 +916,15 @@ class SimSettings(_Model):
     @field_validator("until")
     @classmethod
     def _until(cls, v):
-        if v is not None:
-            parse_duration_s(v)
+        if v is not None and parse_duration_s(v) <= 0:
+            raise ValueError(f"until must be > 0 (got {v!r})")
         return v
+
+    @model_validator(mode="after")
+    def _warmup_before_end(self) -> SimSettings:
+        if self.until is not None and self.warmup_s >= parse_duration_s(self.until):
+            raise ValueError(f"warmup_s ({self.warmup_s:g} s) must be shorter than until ({self.until!r})")
+        return self
 
 
 class Scene(_Model):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import jsonout
 from ..errors import UsageError
 from . import plots
 
@@ -109,6 +110,10 @@ def _figures(results: dict):
     yield "oee", plots.oee_waterfall(k)
 
 
+def _minutes(seconds):
+    return None if seconds is None else seconds / 60
+
+
 def _num(v, digits: int = 3, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
@@ -124,7 +129,7 @@ def _tiles(k: dict) -> str:
     tiles = [("Throughput", f"{_num(k['throughput']['per_hour'], 4)}/h", f"{k['throughput']['total']:,} parts out"),
              ("Line OEE", _num(k["line_oee"], pct=True), f"yield {_num(k['yield'], pct=True)}"),
              ("WIP", _num(k["wip_avg"], 3), "parts, time-average"),
-             ("Lead time", f"{_num(lt['mean'] / 60, 3)} min", f"p95 {_num(lt['p95'] / 60, 3)} min"),
+             ("Lead time", f"{_num(_minutes(lt['mean']), 3)} min", f"p95 {_num(_minutes(lt['p95']), 3)} min"),
              ("Rejected / scrapped", f"{k['rejected']:,} / {k['scrapped']:,}", f"{k['good']:,} good"),
              ("Bottleneck", html.escape(str(k["bottleneck"])), "longest mean active period")]
     return "".join(f'<div class="tile"><div class="label">{a}</div><div class="value">{b}</div>'
@@ -194,7 +199,7 @@ def write_report(folder: Path, out: Path | None = None, *, dpi: int = 130) -> Re
             f"<style>{_CSS}</style></head><body><main><h1>{scene}: KPI report</h1>"
             f'<div class="meta">{html.escape(meta)}</div><div class="tiles">{_tiles(k)}</div>'
             + "".join(sections) + f"<h2>Stations</h2>{_station_table(k)}"
-            f'<script type="application/json" id="twin-report-data">{json.dumps(data, default=float)}</script>'
+            f'<script type="application/json" id="twin-report-data">{jsonout.dumps(data, default=float)}</script>'
             "</main></body></html>\n")
     out.write_text(page)
     return Report(out, pngs, data)

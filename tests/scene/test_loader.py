@@ -121,6 +121,14 @@ ERRORS = [
     ("bad-clock-time", scene(extra="calendars: [{name: c, shifts: [{start: '06:75', end: '14:00'}]}]\n"),
      r"bad time of day '06:75': minutes and seconds must be < 60", 7),
     ("bad-duration", scene(extra="sim: {until: forever}\n"), r"sim\.until: cannot read duration 'forever'", 7),
+    ("zero-until", scene(extra="sim: {until: 0}\n"), r"sim\.until: until must be > 0", 7),
+    ("warmup-past-end", scene(extra="sim: {until: 1h, warmup_s: 7200}\n"),
+     r"sim: warmup_s \(7200 s\) must be shorter than until \('1h'\)", 7),
+    ("calendar-all-break", scene(extra="calendars: [{name: c, shifts: [{start: '06:00', end: '14:00'}], "
+                                       "breaks: [{start: '00:00', end: '24:00'}]}]\n"),
+     r"calendars\[0\]: the calendar has no working time", 7),
+    ("calendar-empty-shift", scene(extra="calendars: [{name: c, shifts: [{start: '06:00', end: '06:00'}]}]\n"),
+     r"calendars\[0\]: the calendar has no working time", 7),
     ("conveyor-spacing", scene(extra="conveyors: [{name: c, to: out, length_m: 1, speed_mps: 1, spacing_m: 2}]\n"),
      r"spacing_m \(2\.0\) must be <= length_m \(1\.0\)", 7),
     ("photo-eye-past-end", scene(extra="conveyors: [{name: c, to: out, length_m: 1, speed_mps: 1, spacing_m: 0.5, "

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scene.durations import parse_clock_s
 from ..scene.models import Distribution, Scene, Station, Storage
 from . import layout as L
 from .heap import new_heap
@@ -100,22 +99,11 @@ def _calendar_boundaries(cal) -> list[tuple[float, bool]]:
     period = cal.period_h * 3600.0
     grid = 1.0  # calendars are given to the second
 
-    def windows(items):
-        out = []
-        for w in items:
-            s, e = parse_clock_s(w.start) % period, parse_clock_s(w.end)
-            e = e % period if e != period else period
-            if e > s:
-                out.append((s, e))
-            elif e < s:  # wraps past the period end
-                out += [(s, period), (0.0, e)]
-        return out
-
     n = int(round(period / grid))
     on = np.zeros(n, bool)
-    for s, e in windows(cal.shifts):
+    for s, e in cal.windows(cal.shifts):
         on[int(round(s / grid)):int(round(e / grid))] = True
-    for s, e in windows(cal.breaks):
+    for s, e in cal.windows(cal.breaks):
         on[int(round(s / grid)):int(round(e / grid))] = False
     if on.all():
         return []

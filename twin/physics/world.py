@@ -45,6 +45,32 @@ Vec3 = tuple[float, float, float]
 _MAX_SHAPE_ARRAY = 16
 
 
+def _x_display_problem() -> str | None:
+    """Why PyBullet's window cannot open on this X display, or None if it can (PyBullet itself
+    would end the process on a failed connection, without a word on stderr)."""
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return "DISPLAY is not set (no graphical session)"
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("X11")
+    if name is None:
+        return "the X11 client library (libX11) is not installed"
+    try:
+        x11 = ctypes.CDLL(name)
+    except OSError as exc:
+        return f"the X11 client library cannot be loaded ({exc})"
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    handle = x11.XOpenDisplay(display.encode())
+    if not handle:
+        return f"cannot connect to the X display {display!r} (DISPLAY)"
+    x11.XCloseDisplay(handle)
+    return None
+
+
 class World:
     """A physics world.
 
@@ -68,9 +94,10 @@ class World:
             raise UsageError(f"physics_hz must be > 0, got {physics_hz}")
         if solver_iterations < 1:
             raise UsageError(f"solver_iterations must be >= 1, got {solver_iterations}")
-        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-            raise UsageError("--gui needs a display, and DISPLAY is not set (no graphical session); "
-                             "run without --gui for headless simulation")
+        if gui and sys.platform.startswith("linux"):
+            problem = _x_display_problem()
+            if problem:
+                raise UsageError(f"--gui needs a display: {problem}; run without --gui for headless simulation")
         self.physics_hz = float(physics_hz)
         self.dt_s = 1.0 / self.physics_hz
         self._client = BulletClient(GUI if gui else DIRECT)

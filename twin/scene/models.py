@@ -9,7 +9,8 @@ Cross-references between elements are by full name and are resolved in :mod:`twi
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -38,7 +39,46 @@ Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """Strict types: a quoted ``"5"`` is not a capacity and ``0`` is not ``false`` (YAML gives
+    real numbers and booleans, so a string or a bool in their place is a mistake to report)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_to_tuples(cls, data):
+        # YAML has lists only; strict validation takes a tuple field only from a tuple
+        if isinstance(data, dict):
+            fields = cls.model_fields
+            return {k: _as_tuples(v, fields[k].annotation) if k in fields else v for k, v in data.items()}
+        return data
+
+
+def _as_tuples(value, annotation):
+    """``value`` with every list that ``annotation`` types as a tuple turned into one (recursively)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _as_tuples(value, get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        for arg in get_args(annotation):
+            converted = _as_tuples(value, arg)
+            if converted is not value:
+                return converted
+        return value
+    if origin is tuple and isinstance(value, list):
+        args = get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_as_tuples(v, args[0]) for v in value)
+        if len(args) == len(value):
+            return tuple(_as_tuples(v, a) for v, a in zip(value, args, strict=True))
+        return tuple(value)
+    if origin is list and isinstance(value, list):
+        (arg,) = get_args(annotation) or (object,)
+        return [_as_tuples(v, arg) for v in value]
+    if origin is dict and isinstance(value, dict):
+        args = get_args(annotation)
+        return {k: _as_tuples(v, args[1]) for k, v in value.items()} if len(args) == 2 else value
+    return value
 
 
 class Distribution(_Model):
@@ -695,8 +735,9 @@ class AgvFleet(_Model):
     paths, stopping at each node (trapezoidal speed profile with ``speed_mps`` and ``accel_mps2``).
     Before each trip a vehicle books a time window on every node of its path, none overlapping
     another vehicle's, and nodes are entered in booking order, so vehicles never collide or
-    deadlock. Transport orders are served first-in first-out by the nearest idle vehicle, which
-    returns to its own ``parking`` node after each delivery. Stations and parking places must be
+    deadlock. Transport orders are dispatched in the order they were raised, as their stations
+    allow (a station loads for one order at a time, unloads for any number, never both at once),
+    to the nearest idle vehicle, which returns to its own ``parking`` node after each delivery. Stations and parking places must be
     dead-end nodes (one edge). ``breakdowns`` strike vehicles on calendar time; a broken vehicle
     stops at the next node it reaches (keeping its node and windows) until repaired.
     """

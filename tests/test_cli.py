@@ -75,6 +75,15 @@ def test_replications_report_ci(tmp_path):
     values = [run["throughput"]["per_hour"] for run in doc["runs"]]
     assert s["mean"] == pytest.approx(sum(values) / 4)
     assert s["ci95_half_width"] > 0
+    # per part type, lead time p50, and per station: summarised too, stations also in a CSV
+    assert {"throughput_per_hour/board_a", "throughput_per_hour/board_b", "lead_time_p50_s",
+            "first_pass_yield"} <= set(doc["summary"])
+    oee = doc["summary"]["station/smt/place2/oee"]
+    assert 0 < oee["mean"] <= 1 and oee["n"] == 4
+    with (tmp_path / "stations_summary.csv").open() as fh:
+        rows = {(r["name"], r["kpi"]): r for r in csv.DictReader(fh)}
+    assert float(rows[("smt/place2", "oee")]["mean"]) == pytest.approx(oee["mean"])
+    assert "run 1 (seed 7)" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [

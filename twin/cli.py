@@ -189,6 +189,8 @@ def run(
     if output:
         _write_results(output, model, scene, kpis, runs, seed_v, until_s, warm)
         written = [output / "kpis.json", output / "stations.csv", output / "elements.csv", *timeline.write(output)]
+        if len(runs) > 1:
+            written.insert(2, output / "stations_summary.csv")
         if trace:
             written.append(tw.write_trace(output / f"trace.{trace_format}"))
             written.append(tw.write_parts(output / f"parts.{trace_format}"))
@@ -458,24 +460,25 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
               f"in {elapsed:.2f} s wall time", highlight=False)
     head = Table()
     head.add_column("KPI")
-    head.add_column("value", justify="right")
+    head.add_column("value" if len(runs) == 1 else f"run 1 (seed {seed})", justify="right")
     if len(runs) > 1:
-        head.add_column("mean ± 95% CI", justify="right")
+        head.add_column(f"mean ± 95% CI ({len(runs)} runs)", justify="right")
         summary = summarize(runs)
     lt = kpis["lead_time_s"]
     rows = [
         ("throughput (parts/h)", kpis["throughput"]["per_hour"], "throughput_per_hour"),
-        *[(f"  {ptype} (parts/h)", rate, None)
+        *[(f"  {ptype} (parts/h)", rate, f"throughput_per_hour/{ptype}")
           for ptype, rate in kpis["throughput"]["per_part_type_per_hour"].items()
           if len(kpis["throughput"]["per_part_type_per_hour"]) > 1],
         ("parts out (good)", kpis["good"], None),
         ("rejected / scrapped", f"{kpis['rejected']} / {kpis['scrapped']}", None),
         ("WIP (time-average)", kpis["wip_avg"], "wip_avg"),
         ("lead time mean (s)", lt["mean"], "lead_time_mean_s"),
-        ("lead time p50 / p95 (s)", f"{_fmt(lt['p50'], 4)} / {_fmt(lt['p95'], 4)}", None),
+        ("lead time p50 (s)", lt["p50"], "lead_time_p50_s"),
+        ("lead time p95 (s)", lt["p95"], "lead_time_p95_s"),
         ("line OEE", kpis["line_oee"], "line_oee"),
         ("yield", kpis["yield"], "yield"),
-        ("first-pass yield", kpis["first_pass_yield"], None),
+        ("first-pass yield", kpis["first_pass_yield"], "first_pass_yield"),
         ("bottleneck (active period)", kpis["bottleneck"], None),
     ]
     for label, value, key in rows:
@@ -485,12 +488,21 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
                          if key else "")
         head.add_row(*cells)
     out.print(head)
-    table = Table("station", "busy", "setup", "idle", "blocked", "down", "off", "OEE", title_justify="left")
+    several = len(runs) > 1
+    title = f"stations: mean of {len(runs)} runs (OEE ± 95% CI)" if several else None
+    table = Table("station", "busy", "setup", "idle", "blocked", "down", "off", "OEE", title=title,
+                  title_justify="left")
     for st in kpis["stations"]:
         name = st["name"] + ("  ◀ bottleneck" if st["name"] == kpis["bottleneck"] else "")
-        table.add_row(name, *[f"{100 * st[k]:.1f}%" for k in (
-            "busy_frac", "setup_frac", "idle_frac", "blocked_frac", "down_frac", "off_shift_frac")],
-            _fmt(st["oee"], 3))
+
+        def value(metric: str, st=st) -> float:
+            return summary[f"station/{st['name']}/{metric}"]["mean"] if several else st[metric]
+
+        oee = _fmt(value("oee"), 3)
+        if several:
+            oee += " ± " + _fmt(summary["station/" + st["name"] + "/oee"]["ci95_half_width"], 2)
+        table.add_row(name, *[f"{100 * value(k):.1f}%" for k in (
+            "busy_frac", "setup_frac", "idle_frac", "blocked_frac", "down_frac", "off_shift_frac")], oee)
     out.print(table)
     movers = kpis.get("transports", []) + kpis.get("storages", [])
     if movers:
@@ -530,9 +542,16 @@ def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list
     doc = {"scene": model.name or scene_path.stem, "scene_file": str(scene_path), "seed": seed,
            "until_s": until_s, "warmup_s": warmup_s, "replications": len(runs), **kpis}
     if len(runs) > 1:
-        doc["summary"] = summarize(runs)
+        doc["summary"] = summary = summarize(runs)
         doc["runs"] = [{"seed": seed + i, **{k: v for k, v in r.items() if k not in ("stations", "elements")}}
                        for i, r in enumerate(runs)]
+        with (folder / "stations_summary.csv").open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["name", "kpi", "mean", "ci95_half_width", "n"])
+            for key, v in summary.items():
+                if key.startswith("station/"):
+                    name, metric = key[len("station/"):].rsplit("/", 1)
+                    writer.writerow([name, metric, v["mean"], v["ci95_half_width"], v["n"]])
     (folder / "kpis.json").write_text(jsonout.dumps(doc, indent=2, default=float) + "\n")
     fields = list(dict.fromkeys(k for row in kpis["stations"] for k in row)) or ["name"]  # every row's keys
     with (folder / "stations.csv").open("w", newline="") as fh:

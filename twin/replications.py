@@ -21,7 +21,7 @@ from .orchestrator import Twin
 from .scene.models import Scene
 from .stats import mean_ci95
 
-__all__ = ["run_replications", "summarize", "SUMMARY_KEYS"]
+__all__ = ["run_replications", "summarize", "SUMMARY_KEYS", "STATION_SUMMARY_KEYS"]
 
 #: Scalar KPIs summarised across replications: name -> function of one replication's KPI dict.
 SUMMARY_KEYS: dict[str, Callable[[dict], float]] = {
@@ -29,9 +29,11 @@ SUMMARY_KEYS: dict[str, Callable[[dict], float]] = {
     "throughput_total": lambda k: k["throughput"]["total"],
     "wip_avg": lambda k: k["wip_avg"],
     "lead_time_mean_s": lambda k: k["lead_time_s"]["mean"],
+    "lead_time_p50_s": lambda k: k["lead_time_s"]["p50"],
     "lead_time_p95_s": lambda k: k["lead_time_s"]["p95"],
     "line_oee": lambda k: k["line_oee"],
     "yield": lambda k: k["yield"],
+    "first_pass_yield": lambda k: k["first_pass_yield"],
     "scrapped": lambda k: k["scrapped"],
     "rejected": lambda k: k["rejected"],
 }
@@ -110,10 +112,26 @@ def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: fl
     return results
 
 
+#: per-station KPIs summarised across replications, as ``station/<name>/<kpi>``
+STATION_SUMMARY_KEYS = ("busy_frac", "setup_frac", "idle_frac", "blocked_frac", "down_frac", "off_shift_frac",
+                        "availability", "performance", "quality", "oee", "processed")
+
+
 def summarize(runs: list[dict]) -> dict[str, dict[str, float]]:
-    """Mean and 95% CI half-width of each :data:`SUMMARY_KEYS` KPI across ``runs``."""
+    """Mean and 95% CI half-width across ``runs`` of each :data:`SUMMARY_KEYS` KPI, of each part
+    type's throughput (``throughput_per_hour/<type>``) and of each station's
+    :data:`STATION_SUMMARY_KEYS` (``station/<name>/<kpi>``)."""
     out = {}
-    for key, get in SUMMARY_KEYS.items():
-        mean, half = mean_ci95([float(get(k)) for k in runs])
+
+    def add(key: str, values) -> None:
+        mean, half = mean_ci95([float(v) for v in values])
         out[key] = {"mean": mean, "ci95_half_width": half, "n": len(runs)}
+
+    for key, get in SUMMARY_KEYS.items():
+        add(key, [get(k) for k in runs])
+    for ptype in runs[0]["throughput"]["per_part_type_per_hour"]:
+        add(f"throughput_per_hour/{ptype}", [k["throughput"]["per_part_type_per_hour"][ptype] for k in runs])
+    for i, station in enumerate(runs[0]["stations"]):
+        for metric in STATION_SUMMARY_KEYS:
+            add(f"station/{station['name']}/{metric}", [k["stations"][i][metric] for k in runs])
     return out

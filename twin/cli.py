@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .errors import SceneError, SimulationError, TwinError, UsageError
 
@@ -30,7 +31,8 @@ SCENES_DIR = Path(__file__).resolve().parent.parent / "scenes"
 
 def _fail(exc: Exception) -> None:
     code = 1 if isinstance(exc, SimulationError) else 2
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    # the message itself is printed as text: "[low, high]" in it is not markup
+    err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -122,6 +122,13 @@ ERRORS = [
      r"bad time of day '06:75': minutes and seconds must be < 60", 7),
     ("bad-duration", scene(extra="sim: {until: forever}\n"), r"sim\.until: cannot read duration 'forever'", 7),
     ("zero-until", scene(extra="sim: {until: 0}\n"), r"sim\.until: until must be > 0", 7),
+    ("negative-until", scene(extra="sim: {until: -5}\n"), r"^s\.yaml:7: sim\.until: Input should be greater than or "
+                                                         r"equal to 0 \(got -5\)$", 7),
+    ("unknown-dist-first", scene("process_time: 5", "process_time: {dist: weibull, shape: 2}"),
+     r"^s\.yaml:5: stations\[0\]\.process_time\.dist: Input should be 'constant'.*\(got 'weibull'\)", 5),
+    ("huge-integer", scene("process_time: 5", "process_time: " + "9" * 5000),
+     r"bad scalar '9+\.\.\. \(5002 chars\): Exceeds the limit \(4300 digits\)", 5),
+    ("long-dangling-name", scene("to: out", "to: " + "x" * 190), r"no element named 'x+\.\.\. \(192 chars\)\.", 5),
     ("warmup-past-end", scene(extra="sim: {until: 1h, warmup_s: 7200}\n"),
      r"sim: warmup_s \(7200 s\) must be shorter than until \('1h'\)", 7),
     ("calendar-all-break", scene(extra="calendars: [{name: c, shifts: [{start: '06:00', end: '14:00'}], "

@@ -19,11 +19,11 @@ from .assets_path import candidates, scene_folder
 from .models import Scene
 from .resolve import check_references
 from .yaml_source import KeyPath, YamlSource, format_key_path, parse_yaml_text, read_yaml
+from .yaml_source import shorten as _short
 
 __all__ = ["load_scene", "load_scene_text", "scene_from_data"]
 
 MAX_REPORTED = 5
-MAX_SHOWN_CHARS = 80  # a received value longer than this is cut in messages (a hostile file may hold MiBs)
 
 
 def load_scene(path: str | Path) -> Scene:
@@ -115,7 +115,10 @@ def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
 def _scene_error(src: YamlSource, exc: ValidationError) -> SceneError:
     # A misspelt key shows up twice: as an unknown key and as a missing required one. Report the
     # unknown key first, because its "Did you mean" names the fix.
-    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+    # A wrong 'dist' (or other choice) explains the unknown keys that follow from it: it goes first.
+    errors = sorted(exc.errors(include_url=False),
+                    key=lambda e: (e["type"] != "literal_error", e["type"] != "extra_forbidden"))
+    errors = _one_per_union(errors)
     lines = []
     first: tuple[KeyPath, str] | None = None
     for err in errors[:MAX_REPORTED]:
@@ -136,11 +139,31 @@ def _scene_error(src: YamlSource, exc: ValidationError) -> SceneError:
     return err
 
 
+#: names pydantic gives the members of a union (``str | float``) in an error's location
+_UNION_TAGS = {"str", "int", "float", "bool", "none", "constrained-str", "constrained-int", "constrained-float"}
+
+
 def _clean_loc(loc: tuple) -> KeyPath:
-    # pydantic inserts validator/union tags such as 'constant' or 'function-after[...]' into loc;
-    # keep only the parts that are real keys of the YAML document.
-    return tuple(p for p in loc if isinstance(p, int) or not (str(p).startswith("function-")
-                                                              or "[" in str(p)))
+    # pydantic inserts validator/union tags such as 'constant', 'str' or 'function-after[...]' into
+    # loc; keep only the parts that are real keys of the YAML document.
+    return tuple(p for p in loc if isinstance(p, int) or not (str(p).startswith("function-") or "[" in str(p)
+                                                              or str(p) in _UNION_TAGS))
+
+
+def _one_per_union(errors: list[dict]) -> list[dict]:
+    """Of the errors a union field gives (one per member type: 'not a string', 'must be >= 0'),
+    keep the ones that say more than 'wrong type' when there are any."""
+    by_loc: dict[KeyPath, list[dict]] = {}
+    for e in errors:
+        by_loc.setdefault(_clean_loc(e["loc"]), []).append(e)
+    keep = []
+    for e in errors:
+        group = by_loc[_clean_loc(e["loc"])]
+        specific = [g for g in group if not g["type"].endswith("_type")]
+        if len(group) > 1 and specific and e["type"].endswith("_type"):
+            continue
+        keep.append(e)
+    return keep
 
 
 def _describe(err: dict[str, Any], loc: KeyPath) -> str:
@@ -151,7 +174,7 @@ def _describe(err: dict[str, Any], loc: KeyPath) -> str:
         key = loc[-1] if loc else "?"
         valid = sorted(_fields_at(loc[:-1]))
         hint = _did_you_mean(str(key), valid)
-        return f"unknown key {key!r}.{hint} Valid keys: {valid}"
+        return f"unknown key {_short(key)}.{hint} Valid keys: {valid}"
     if kind == "missing":
         return "required key is missing"
     if kind == "model_type":
@@ -170,14 +193,6 @@ def _describe(err: dict[str, Any], loc: KeyPath) -> str:
     if not isinstance(got, dict | list):
         return f"{msg} (got {_short(got)})"
     return msg
-
-
-def _short(value: Any) -> str:
-    """``repr(value)``, cut to MAX_SHOWN_CHARS; None is shown as YAML's ``null``."""
-    text = "null" if value is None else repr(value)
-    if len(text) > MAX_SHOWN_CHARS:
-        text = text[:MAX_SHOWN_CHARS - 15] + f"... ({len(text)} chars)"
-    return text
 
 
 def _kind_of(value: Any) -> str:

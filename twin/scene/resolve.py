@@ -14,6 +14,7 @@ from collections import defaultdict, deque
 
 from .models import Scene
 from .yaml_source import YamlSource
+from .yaml_source import shorten as _short
 
 __all__ = ["check_references", "element_kinds", "MAX_TOTAL_SLOTS"]
 
@@ -69,7 +70,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
 
     def need_receiver(name: str, where: tuple) -> None:
         if name not in kinds:
-            raise src.error(where, f"no element named {name!r}.{_suggest(name, receivers)}")
+            raise src.error(where, f"no element named {_short(name)}.{_suggest(name, receivers)}")
         if kinds[name] == "sources":
             raise src.error(where, f"{name!r} is a source and cannot receive parts.{_suggest(name, receivers)}")
 
@@ -79,7 +80,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
 
     def need_calendar(name: str | None, where: tuple) -> None:
         if name is not None and name not in calendars:
-            raise src.error(where, f"no calendar named {name!r}.{_suggest(name, calendars)}")
+            raise src.error(where, f"no calendar named {_short(name)}.{_suggest(name, calendars)}")
 
     eye_names: set[str] = set()
     for i, cv in enumerate(scene.conveyors):

@@ -22,6 +22,15 @@ import yaml
 from ..errors import SceneError
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_SHOWN_CHARS = 80  # a received value longer than this is cut in messages (a hostile file may hold MiBs)
+
+
+def shorten(value: Any) -> str:
+    """``repr(value)``, cut to MAX_SHOWN_CHARS; None is shown as YAML's ``null``."""
+    text = "null" if value is None else repr(value)
+    if len(text) > MAX_SHOWN_CHARS:
+        text = text[:MAX_SHOWN_CHARS - 15] + f"... ({len(text)} chars)"
+    return text
 MAX_NODES = 600_000
 #: Scenes nest about six levels deep; far deeper input is hostile or broken.
 MAX_DEPTH = 64
@@ -165,7 +174,7 @@ class _Builder:
 
     def _fail(self, event: yaml.Event, message: str) -> SceneError:
         mark = event.start_mark
-        return SceneError(f"{message} (column {mark.column + 1})", path=self.shown, line=mark.line + 1)
+        return SceneError(message, path=self.shown, line=mark.line + 1, column=mark.column + 1)
 
     def build(self, events) -> Any:
         root: Any = _NOTHING
@@ -242,7 +251,8 @@ class _Builder:
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except (yaml.YAMLError, ValueError) as exc:
-            raise self._fail(event, f"bad scalar {event.value!r}: {exc}") from None
+            reason = str(exc).split(";")[0]  # Python's int-size message goes on about sys settings
+            raise self._fail(event, f"bad scalar {shorten(event.value)}: {reason}") from None
 
     def _key(self, event: yaml.NodeEvent, frame: _Frame) -> Any:
         if not isinstance(event, yaml.ScalarEvent):

@@ -188,6 +188,12 @@ def run(
     elapsed = time.perf_counter() - started
 
     _print_kpis(model.name or scene.stem, kpis, runs, until_s, seed_v, elapsed)
+    stuck = [(seed_v + i, r["deadlock"]) for i, r in enumerate(runs) if i > 0 and r.get("deadlock")]
+    if stuck:
+        seeds = ", ".join(str(sd) for sd, _ in stuck[:10]) + (" ..." if len(stuck) > 10 else "")
+        failure = failure or SimulationError(
+            f"{len(stuck)} of {len(runs)} replications ended deadlocked (seeds {seeds}); seed {stuck[0][0]}: "
+            f"{', '.join(stuck[0][1])}")
     if output:
         _write_results(output, model, scene, kpis, runs, seed_v, until_s, warm)
         written = [output / "kpis.json", output / "stations.csv", output / "elements.csv", *timeline.write(output)]

@@ -311,9 +311,12 @@ class Twin:
         """Raise :class:`DeadlockError` naming the blocked elements if the line is deadlocked."""
         blocked = self.deadlocked()
         if blocked:
-            since = float(self.engine.state.last_move_t[0])
-            raise DeadlockError(f"deadlock: no part has moved since t={since:.1f}s; these elements are full "
-                                f"and wait on each other: {', '.join(blocked)}", blocked)
+            e = self.engine
+            index = {name: i for i, name in enumerate(e.names.nodes)}
+            waits = [float(e.state.node_blocked_since[index[b]]) for b in blocked]
+            since = max((w for w in waits if w >= 0.0), default=float(e.state.last_move_t[0]))
+            raise DeadlockError(f"deadlock at t={since:.1f}s (the last of these elements blocked then): they "
+                                f"are full and wait on each other: {', '.join(blocked)}", blocked)
 
     def kpis(self) -> dict:
         """KPIs over [warm-up end, now] (see docs/kpis.md)."""
@@ -323,6 +326,7 @@ class Twin:
         e = self.engine
         out = compute_kpis(e.params, e.state, e.names, self._baseline, self.warmup_s)
         out["scheduled_faults"] = fault_summary(self.scene, self.warmup_s, self.time_s)
+        out["deadlock"] = self.deadlocked()  # the elements deadlocked now; [] when none
         if self.logistics is not None:
             out.update(self.logistics.kpis(out))
         else:

@@ -66,3 +66,29 @@ def test_blocked_line_behind_a_slow_station_is_not_a_deadlock():
     tw.run(until=1_000.0)
     assert tw.engine.state.node_count[tw.engine.names.node_id("b1")] == 3
     assert tw.deadlocked() == []
+
+
+def test_a_deadlock_beside_a_running_line_is_dated_and_in_the_kpis():
+    """A rework loop locks up while a second line beside it keeps producing: the error gives the
+    time the loop closed (not the last move anywhere), and the KPIs list the deadlocked elements."""
+    scene = build(
+        sources=[{"name": "src", "to": "join", "always_available": True},
+                 {"name": "src2", "to": "other", "interarrival": 30.0}],
+        merges=[{"name": "join", "to": "m1", "rule": "fifo"}],
+        stations=[{"name": "m1", "to": "insp", "process_time": 1.0},
+                  {"name": "insp", "to": "gate", "process_time": 1.0, "inspection": {"false_reject_prob": 1.0}},
+                  {"name": "other", "to": "out", "process_time": 10.0}],
+        diverters=[{"name": "gate", "rule": "by_inspection", "on_pass": "out", "on_fail": "rework"}],
+        buffers=[{"name": "rework", "to": "join", "capacity": 2}],
+    )
+    tw = twin.Twin(scene, seed=1)
+    with pytest.raises(twin.DeadlockError) as info:
+        tw.run(until=3600.0)
+    when = float(re.search(r"deadlock at t=([0-9.]+)s", str(info.value)).group(1))
+    assert when < 20.0  # the loop closed within seconds, though 'other' moved parts until the end
+    k = tw.kpis()
+    assert k["deadlock"] == ["insp", "m1", "rework"]
+    assert k["throughput"]["total"] >= 100  # the other line kept producing
+    tw2 = twin.Twin(serial_line([1.0]), seed=1)
+    tw2.run(until=100.0)
+    assert tw2.kpis()["deadlock"] == []

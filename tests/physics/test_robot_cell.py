@@ -190,3 +190,12 @@ def test_a_robot_cell_has_one_server():
     bad = CELL.replace("  - name: cell1\n    to: belt\n", "  - name: cell1\n    to: belt\n    capacity: 2\n")
     with pytest.raises(twin.SceneError, match=r"cell\.yaml:7: stations\[0\]: capacity: a robot cell has one arm"):
         twin.load_scene_text(bad, "cell.yaml")
+
+
+def test_a_place_point_on_the_robot_base_is_named():
+    """The stand under a place point at the robot's own base would overlap the arm: a clear error
+    naming the point, not a planning failure about some 'start pose'."""
+    bad = CELL.replace("place_xyz_m: [0.5, 0.3, 0.44]", "place_xyz_m: [0.0, 0.0, 0.44]")
+    with pytest.raises(twin.SceneError, match=r"robot 'cell1': place_xyz_m \(0\.0, 0\.0, 0\.44\) is too close to "
+                                              r"the robot"):
+        twin.load_scene_text(bad, "cell.yaml")

@@ -61,7 +61,8 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
         for label, top in (("pick", pick), ("place", place)):
             surface = top[2] - 2 * half[2]  # the part's top face is at the given point
             if surface <= 0.005:
-                raise SimulationError(f"robot {name!r}: {label}_xyz_m {tuple(top)} is too low for a part "
+                shown = tuple(round(float(v), 4) for v in top)
+                raise SimulationError(f"robot {name!r}: {label}_xyz_m {shown} is too low for a part "
                                       f"{2 * half[2]:.3f} m tall standing on a surface above the floor")
             if label == "place" or belt_speed_mps is None:
                 world.add_box(f"{label}_stand", (0.15, 0.15, 0.5 * surface), (top[0], top[1], 0.5 * surface))
@@ -76,6 +77,13 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             camera = _belt_camera(world, belt, surface, d) if guided else None
         robot = Robot(world, name, cell.urdf, base_xyz_m=cell.base_xyz_m,
                       base_yaw_rad=math.radians(cell.base_yaw_deg))
+        for label, top in (("pick", pick), ("place", place)):
+            stand = f"{label}_stand"
+            if stand in world.names() and world.client.getClosestPoints(robot.body, world.body(stand), 0.0):
+                shown = tuple(round(float(v), 4) for v in top)
+                raise SimulationError(f"robot {name!r}: {label}_xyz_m {shown} is too close to the robot: the "
+                                      f"stand under it (0.3 m square) would stand inside the arm's base or "
+                                      f"links; move it away from base_xyz_m {tuple(cell.base_xyz_m)}")
         gripper = TwoFingerGripper(robot) if cell.gripper == "two_finger" else SuctionGripper(robot)
         pick_place = PickPlace(robot, gripper, approach_m=cell.approach_m)
         pick_yaw, place_yaw = math.radians(cell.pick_yaw_deg), math.radians(cell.place_yaw_deg)

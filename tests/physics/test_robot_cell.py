@@ -199,3 +199,20 @@ def test_a_place_point_on_the_robot_base_is_named():
     with pytest.raises(twin.SceneError, match=r"robot 'cell1': place_xyz_m \(0\.0, 0\.0, 0\.44\) is too close to "
                                               r"the robot"):
         twin.load_scene_text(bad, "cell.yaml")
+
+
+def test_the_cell_measures_the_station_part_type_and_fingers_have_a_payload():
+    """The cycle uses the part type that reaches the station (here the second), with its mass and
+    friction: two fingers cannot hold a 50 kg part of friction 0.05, which is a clear error."""
+    text = CELL.replace("part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]",
+                        "part_types: [{name: other, size_m: [0.3, 0.3, 0.3]},\n"
+                        "             {name: box, size_m: [0.08, 0.06, 0.04], mass_kg: 50, friction: 0.05}]")
+    text = text.replace("{name: feed, to: infeed, always_available: true}",
+                        "{name: feed, to: infeed, always_available: true, part_type: box}")
+    assert twin.load_scene_text(text).stations[0].robot_cycle_s == pytest.approx(
+        twin.load_scene_text(CELL).stations[0].robot_cycle_s)  # suction: the box's size, whatever its mass
+    fingers = text.replace("    robot_cell:\n", "    robot_cell:\n      urdf: franka_panda/panda.urdf\n"
+                           "      gripper: two_finger\n")
+    with pytest.raises(twin.SceneError, match=r"a two-finger gripper squeezing with 20 N per finger holds at most "
+                                              r"0\.204 kg of a part with friction 0\.05; the part is 50 kg"):
+        twin.load_scene_text(fingers)

@@ -37,7 +37,8 @@ _SIGHT_AT_M = 0.18  # where along that belt a part is put on and (vision_guided)
 def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], name: str = "robot",
                     belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
                     belt_width_m: float = 0.4, motion_out: list | None = None,
-                    sightings_out: list | None = None) -> float:
+                    sightings_out: list | None = None, part_mass_kg: float = 0.2,
+                    part_friction: float = 0.8) -> float:
     """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
 
     ``motion_out``: a list that receives the cycle's commanded joint rows (one per physics step at
@@ -85,6 +86,14 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                                       f"stand under it (0.3 m square) would stand inside the arm's base or "
                                       f"links; move it away from base_xyz_m {tuple(cell.base_xyz_m)}")
         gripper = TwoFingerGripper(robot) if cell.gripper == "two_finger" else SuctionGripper(robot)
+        if isinstance(gripper, TwoFingerGripper):
+            # Coulomb friction: two contacts each pressing with force_n hold at most 2 mu F / g
+            most = 2.0 * part_friction * gripper.force_n / 9.81
+            if part_mass_kg > most:
+                raise SimulationError(
+                    f"robot {name!r}: a two-finger gripper squeezing with {gripper.force_n:g} N per finger holds "
+                    f"at most {most:.3g} kg of a part with friction {part_friction:g}; the part is "
+                    f"{part_mass_kg:g} kg (use a suction gripper, or a lighter or grippier part type)")
         pick_place = PickPlace(robot, gripper, approach_m=cell.approach_m)
         pick_yaw, place_yaw = math.radians(cell.pick_yaw_deg), math.radians(cell.place_yaw_deg)
         cycles = []
@@ -93,7 +102,7 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             robot.command_log = [] if k == 1 else None
             part = f"part/{k}"
             world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
-                          mass_kg=0.2, friction=0.8)
+                          mass_kg=part_mass_kg, friction=part_friction)
             if belt is not None:
                 belt.carry(part, _SIGHT_AT_M, yaw_rad=pick_yaw - belt.yaw_rad)
                 seen = _sight(camera, belt, part, name, sightings_out) if camera is not None else None
@@ -137,17 +146,38 @@ def _sight(camera, belt: Belt, part: str, name: str, errors_out: list | None):
     return seen[0]
 
 
+def part_type_at(scene: Scene, station: str):
+    """The part type a robot cell's cycle is measured with: the first, in the scene's order, of the
+    types that the sources reaching ``station`` release (its geometry, mass and friction)."""
+    from ..scene.resolve import reachable_from, successors
+
+    succ = successors(scene)
+    names: set[str] = set()
+    for src in scene.sources:
+        if station not in reachable_from([src.name], succ):
+            continue
+        if src.part_type is not None:
+            names.add(src.part_type)
+        elif src.part_mix is not None:
+            names.update(src.part_mix)
+        else:
+            names.update(r.part_type for r in (src.schedule or []) if r.part_type is not None)
+            if not src.schedule or any(r.part_type is None for r in src.schedule):
+                names.add(scene.part_types[0].name)  # a source without a type releases the first one
+    return next((p for p in scene.part_types if p.name in names), scene.part_types[0])
+
+
 def resolve_robot_cells(scene: Scene, src) -> Scene:
     """Measure every robot cell's cycle and attach it to its station (errors name file and line).
 
     A relative ``urdf`` path is looked up next to the scene file first, then in ``pybullet_data``.
     """
-    part_size = scene.part_types[0].body_size_m()
     conveyors = {c.name: c for c in scene.conveyors}
     for i, station in enumerate(scene.stations):
         cell = station.robot_cell
         if cell is None:
             continue
+        ptype = part_type_at(scene, station.name)
         belt = {}
         if cell.pick_from is not None:
             cv = conveyors[cell.pick_from]
@@ -167,8 +197,9 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
         motion: list = []
         sightings: list = []
         try:
-            cycle = measure_cycle_s(cell, part_size, name=station.name, motion_out=motion,
-                                    sightings_out=sightings, **belt)
+            cycle = measure_cycle_s(cell, ptype.body_size_m(), name=station.name, motion_out=motion,
+                                    sightings_out=sightings, part_mass_kg=ptype.mass_kg,
+                                    part_friction=ptype.friction, **belt)
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
         except SceneError as exc:

@@ -453,6 +453,11 @@ def _check_topology(scene: Scene, kinds: dict[str, str], src: YamlSource, first_
                 frontier.extend(succ[n])
 
 
+def reachable_from(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
+    """Every element reachable from ``starts`` along ``edges`` (``starts`` included)."""
+    return _closure(starts, edges)
+
+
 def _closure(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
     seen = set(starts)
     frontier = deque(starts)

@@ -10,8 +10,10 @@ whole must fit the preallocated state arrays (:data:`MAX_TOTAL_SLOTS`).
 from __future__ import annotations
 
 import difflib
+import math
 from collections import defaultdict, deque
 
+from .lanes import clearance_problem
 from .models import Scene
 from .yaml_source import YamlSource
 from .yaml_source import shorten as _short
@@ -190,6 +192,11 @@ def _check_fleets(scene: Scene, src: YamlSource) -> None:
             lost = [n for n in names if n not in reached]
             raise src.error(("agv_fleets", i, "edges"), f"the path graph is disconnected: {lost[:10]} "
                             f"cannot be reached from {names[0]!r}")
+        xy = {node.name: (float(node.xy_m[0]), float(node.xy_m[1])) for node in fleet.nodes}
+        diagonal = math.hypot(fleet.chassis_m[0], fleet.chassis_m[1])
+        problem = clearance_problem(xy, [tuple(e) for e in fleet.edges], diagonal)
+        if problem:
+            raise src.error(("agv_fleets", i, "edges"), problem)
         seen: set[str] = set()
         for j, p in enumerate(fleet.parking):
             where = ("agv_fleets", i, "parking", j)

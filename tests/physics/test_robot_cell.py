@@ -216,3 +216,30 @@ def test_the_cell_measures_the_station_part_type_and_fingers_have_a_payload():
     with pytest.raises(twin.SceneError, match=r"a two-finger gripper squeezing with 20 N per finger holds at most "
                                               r"0\.204 kg of a part with friction 0\.05; the part is 50 kg"):
         twin.load_scene_text(fingers)
+
+
+def test_the_pick_point_lies_on_the_belt_it_names():
+    """With the conveyor's geometry known, a pick point off the belt is refused (the measured
+    cycle would not be the one the 3D world shows)."""
+    off = BELT_CELL.replace("pick_xyz_m: [0.6, 0.0, 0.34]", "pick_xyz_m: [0.0, -0.6, 0.34]")
+    with pytest.raises(twin.SceneError, match=r"stations\[0\]\.robot_cell\.pick_xyz_m: pick_xyz_m \(0, -0\.6\) "
+                                              r"is not over conveyor 'infeed': it is 1\.90 m along its 3\.00 m and "
+                                              r"0\.60 m from its centre line \(belt 0\.3 m wide\)"):
+        twin.load_scene_text(off, "belt_cell.yaml")
+
+
+def test_pick_from_must_feed_the_station_and_arms_stand_apart():
+    """A belt that goes elsewhere, and two arms on one spot, are refused when the scene loads."""
+    elsewhere = BELT_CELL.replace("    to: cell1\n    length_m: 3.0", "    to: out\n    length_m: 3.0").replace(
+        "sources: [{name: feed, to: infeed, interarrival: 6}]",
+        "sources: [{name: feed, to: infeed, interarrival: 6}, {name: feed2, to: cell1, interarrival: 6}]")
+    with pytest.raises(twin.SceneError, match=r"robot_cell\.pick_from: conveyor 'infeed' does not feed station "
+                                              r"'cell1' \(it sends its parts to 'out'\)"):
+        twin.load_scene_text(elsewhere)
+    two = CELL.replace("  - {name: labeler, to: out, process_time: {dist: exponential, mean: 2.0}}",
+                       "  - name: labeler\n    to: out\n    process_time: 1\n    robot_cell:\n"
+                       "      base_xyz_m: [0.1, 0, 0]\n      pick_xyz_m: [0.5, -0.3, 0.44]\n"
+                       "      place_xyz_m: [0.5, 0.3, 0.44]")
+    with pytest.raises(twin.SceneError, match=r"stations\[1\]\.robot_cell\.base_xyz_m: the robot of 'labeler' "
+                                              r"stands 0\.10 m from the robot of 'cell1'"):
+        twin.load_scene_text(two)

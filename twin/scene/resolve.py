@@ -117,10 +117,8 @@ def check_references(scene: Scene, src: YamlSource) -> None:
                 path = ("stations", i) + (key if isinstance(key, tuple) else (key,))
                 raise src.error(path, "process time is always 0; a station needs a positive time")
         cell = st.robot_cell
-        if cell is not None and cell.pick_from is not None and kinds.get(cell.pick_from) != "conveyors":
-            conveyors = [c.name for c in scene.conveyors]
-            raise src.error(("stations", i, "robot_cell", "pick_from"),
-                            f"no conveyor named {cell.pick_from!r}.{_suggest(cell.pick_from, conveyors)}")
+        if cell is not None and cell.pick_from is not None:
+            _check_pick_from(scene, i, st, kinds, src)
         malfunctions = [] if cell is None else [(("robot_cell", "malfunctions", j), f)
                                                 for j, f in enumerate(cell.malfunctions)]
         for where, f in [(("failures", j), f) for j, f in enumerate(st.failures)] + malfunctions:
@@ -156,6 +154,7 @@ def check_references(scene: Scene, src: YamlSource) -> None:
         if m.rule == "priority" and not m.inputs:
             raise src.error(("merges", i, "inputs"), "rule 'priority' needs 'inputs' in priority order")
     _check_fleets(scene, src)
+    _check_robot_bases(scene, src)
     _check_cameras(scene, src)
     _check_faults(scene, src)
     for i, fx in enumerate(scene.fixtures):
@@ -166,6 +165,62 @@ def check_references(scene: Scene, src: YamlSource) -> None:
     _check_size(scene, src)
     _check_topology(scene, kinds, src, first_at)
     _check_merge_inputs(scene, kinds, src)
+
+
+#: two robot bases closer than this stand in each other (an arm's base is about 0.3 m across)
+MIN_ROBOT_BASE_DISTANCE_M = 0.5
+
+
+def _check_robot_bases(scene: Scene, src: YamlSource) -> None:
+    cells = [(i, st) for i, st in enumerate(scene.stations) if st.robot_cell is not None]
+    for k, (i, a) in enumerate(cells):
+        for j, b in cells[:k]:
+            d = math.dist(a.robot_cell.base_xyz_m, b.robot_cell.base_xyz_m)
+            if d < MIN_ROBOT_BASE_DISTANCE_M:
+                raise src.error(("stations", i, "robot_cell", "base_xyz_m"),
+                                f"the robot of {a.name!r} stands {d:.2f} m from the robot of {b.name!r} "
+                                f"(stations[{j}]); two arms need their bases at least "
+                                f"{MIN_ROBOT_BASE_DISTANCE_M} m apart")
+
+
+def _check_pick_from(scene: Scene, i: int, st, kinds: dict[str, str], src: YamlSource) -> None:
+    """A robot cell's ``pick_from`` is a conveyor that feeds its station (directly, or through
+    merges and diverters), and ``pick_xyz_m`` lies on that belt when the conveyor has a geometry."""
+    cell = st.robot_cell
+    where = ("stations", i, "robot_cell", "pick_from")
+    conveyors = {c.name: c for c in scene.conveyors}
+    if kinds.get(cell.pick_from) != "conveyors":
+        raise src.error(where, f"no conveyor named {cell.pick_from!r}.{_suggest(cell.pick_from, list(conveyors))}")
+    cv = conveyors[cell.pick_from]
+    succ = successors(scene)
+    routing = {"merges", "diverters"}
+    reached, frontier = set(), [cv.to]
+    while frontier:
+        n = frontier.pop()
+        if n in reached:
+            continue
+        reached.add(n)
+        if kinds.get(n) in routing:
+            frontier.extend(succ.get(n, ()))
+    if st.name not in reached:
+        raise src.error(where, f"conveyor {cv.name!r} does not feed station {st.name!r} (it sends its parts to "
+                               f"{cv.to!r}); a robot picks from the belt that brings its station's parts")
+    g = cv.geometry
+    if g is None:
+        return
+    sx, sy, _ = g.start_xyz_m
+    ex, ey, _ = g.end_xyz_m
+    px, py, _ = cell.pick_xyz_m
+    dx, dy = ex - sx, ey - sy
+    length = math.hypot(dx, dy)
+    if length == 0:
+        return
+    along = ((px - sx) * dx + (py - sy) * dy) / length
+    across = abs((px - sx) * dy - (py - sy) * dx) / length
+    if not (-1e-6 <= along <= length + 1e-6) or across > 0.5 * g.width_m + 1e-6:
+        raise src.error(("stations", i, "robot_cell", "pick_xyz_m"),
+                        f"pick_xyz_m ({px:g}, {py:g}) is not over conveyor {cv.name!r}: it is {along:.2f} m along "
+                        f"its {length:.2f} m and {across:.2f} m from its centre line (belt {g.width_m:g} m wide)")
 
 
 def _check_fleets(scene: Scene, src: YamlSource) -> None:

@@ -55,6 +55,9 @@ class Logistics:
                 AxisLimits(c.speed_z_mps, c.accel_z_mps2), s.handling_s, s.policy,
                 seed=int(stream_seed(seed, f"storage:{s.name}", "slots")), blocked_slots=s.blocked_slots,
                 retrieval=s.retrieval)
+        # the storages drawn in a 3D world (those with a geometry), and their views once drawn
+        self._storage_scene = {names.node_id(s.name): s for s in scene.storages if s.geometry is not None}
+        self._rack_views: dict = {}
         self._order_server: dict[tuple[str, int], int] = {}  # (fleet, order id) -> core server
         self._load_server: dict[tuple[int, int], int] = {}  # (storage node, part id) -> core server
         self._srv_node = engine.params.srv_node
@@ -167,10 +170,18 @@ class Logistics:
         return {"agv_fleets": fleets, "storages": storages, "transports": transports}
 
     def sync_world(self, world, t: float) -> None:
-        """Place every AGV's chassis body in ``world`` at its position at ``t``."""
+        """Place every AGV's chassis body in ``world`` at its position at ``t``, and every storage's
+        crane carriage and stored loads (for storages with a ``geometry``)."""
         for name, fleet in self.fleets.items():
             f = self._fleet_scene[name]
             fleet.sync_world(world, t, chassis_m=f.chassis_m, urdf=f.urdf_path)
+        for node, storage in self._storage_scene.items():
+            view = self._rack_views.get(node)
+            if view is None or view.world is not world:
+                from .physics.rack_view import RackView
+
+                view = self._rack_views[node] = RackView(world, storage)
+            view.sync(self.storages[node], t)
 
 
 class _Sampler:

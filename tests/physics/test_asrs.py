@@ -77,3 +77,68 @@ def test_bad_requests_are_clear_errors():
         assert asrs.retrieve("a")[0] == (0, 0)
         with pytest.raises(UsageError, match="storage policy"):
             ASRS(w, "t", Rack(2, 2, 1.0, 1.0), X, Z, policy="fifo")
+
+
+def test_the_line_model_crane_moves_out_handles_and_comes_back_in_one_cycle():
+    """StorageSystem.carriage_xz: a storage job handles the load at the I/O point, travels to the
+    slot (both axes at once, trapezoidal), handles it there and travels back, all within the
+    single-command cycle the line is timed with; a retrieval travels out first."""
+    from twin.physics.asrs import StorageSystem, axis_fraction, single_command_cycle_s
+
+    x, z = AxisLimits(2.0, 0.8), AxisLimits(0.8, 0.6)
+    rack = Rack(10, 4, 0.8, 0.6)
+    system = StorageSystem("crane", rack, x, z, handling_s=4.0)
+    system.request_store("a", 0.0)
+    slot = system.where["a"]
+    assert slot == (0, 0)
+    sx, sz = rack.slot_xz(slot)
+    travel = travel_time(sx, sz, x, z)
+    cycle = single_command_cycle_s(rack, slot, x, z, 4.0)
+    assert cycle == pytest.approx(2 * travel + 8.0)
+    assert system.carriage_xz(2.0) == (0.0, 0.0)  # handling at the I/O point
+    half = 4.0 + 0.5 * travel
+    assert system.carriage_xz(half) == pytest.approx((sx * axis_fraction(0.5 * travel, sx, x),
+                                                      sz * axis_fraction(0.5 * travel, sz, z)))
+    assert system.carriage_xz(4.0 + travel + 1.0) == pytest.approx((sx, sz))  # handling at the slot
+    assert system.carriage_xz(cycle - 1e-9) == pytest.approx((0.0, 0.0), abs=1e-6)
+    system.run(cycle)  # stored; its retrieval starts at once (immediate)
+    assert system.carriage_xz(cycle + 1.0) != (0.0, 0.0)  # already on its way out
+    assert system.carriage_xz(cycle + travel + 1.0) == pytest.approx((sx, sz))
+    assert system.carriage_xz(2 * cycle + 10.0) == (0.0, 0.0)
+
+
+def test_a_storage_in_the_3d_world_shows_its_rack_crane_and_loads():
+    """A scene's AS/RS with a geometry: the rack frame, the crane carriage where the model's crane
+    is, and a box in every occupied slot, resting on its shelf."""
+    import twin
+    from twin.physics.rack_view import rack_point
+
+    scene = twin.load_scene_text("""
+version: 1
+part_types: [{name: p}]
+sources: [{name: src, to: store, interarrival: 5}]
+storages:
+  - {name: store, to: out, bays: 6, levels: 3, bay_width_m: 0.8, level_height_m: 0.6, handling_s: 2,
+     retrieval: on_demand, geometry: {xyz_m: [2.0, 3.0, 0.9], size_m: [4.8, 1.0, 1.8], yaw_deg: 90}}
+stations: [{name: out_m, to: out, process_time: 1000}]
+sinks: [{name: out}]
+""".replace("to: out, bays", "to: out_m, bays"))
+    tw = twin.Twin(scene, seed=1, physics=True)
+    with tw:
+        for _ in range(6000):  # 60 s: stock builds up behind the slow station
+            tw.step()
+            system = next(iter(tw.logistics.storages.values()))
+            x, z = system.carriage_xz(tw.time_s)
+            crane = tw.world.state("store/crane").xyz_m
+            assert crane == pytest.approx(rack_point(scene.storages[0], x, z), abs=1e-9)
+        held = [(b, lv) for b in range(6) for lv in range(3) if system.rack.content[b][lv] is not None]
+        assert len(held) >= 3
+        loads = sorted(n for n in tw.world.names() if n.startswith("store/load/"))
+        assert loads == sorted(f"store/load/{b}_{lv}" for b, lv in held)
+        b, lv = held[0]
+        sx, sz = system.rack.slot_xz((b, lv))
+        got = tw.world.state(f"store/load/{b}_{lv}").xyz_m
+        # the rack's aisle runs along the geometry's x axis, turned 90 degrees: along world +y
+        assert got[0] == pytest.approx(2.0, abs=1e-6)
+        assert got[1] == pytest.approx(3.0 - 2.4 + sx, abs=1e-6)
+        assert got[2] < 0.9 - 0.9 + sz  # below the slot centre: it rests on the shelf

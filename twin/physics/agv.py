@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import SceneError, SimulationError
-from .asrs import AxisLimits, axis_time
+from .asrs import AxisLimits, axis_fraction, axis_time
 
 __all__ = ["PathGraph", "Fleet", "Order"]
 
@@ -436,7 +436,7 @@ class Fleet:
                 continue
             start, a, b = v.legs[k]
             length = self.graph.adj[a][b]
-            frac = _trapezoid_fraction(t - start, length, self.axis)
+            frac = axis_fraction(t - start, length, self.axis)
             pa, pb = self.graph.xy[a], self.graph.xy[b]
             out[v.name] = (pa[0] + frac * (pb[0] - pa[0]), pa[1] + frac * (pb[1] - pa[1]),
                            math.atan2(pb[1] - pa[1], pb[0] - pa[0]))
@@ -464,23 +464,3 @@ class Fleet:
         away = sorted(v.name for v in self.vehicles.values() if v.node != v.parking or v.moving)
         if away:
             raise SimulationError(f"vehicles not back at their parking places at t={self.now:.0f}s: {away}")
-
-
-def _trapezoid_fraction(t: float, length: float, axis: AxisLimits) -> float:
-    """Fraction of an edge covered ``t`` seconds after starting it (rest to rest)."""
-    if t >= axis_time(length, axis):
-        return 1.0
-    v, a = axis.v_max, axis.a_max
-    if length >= v * v / a:
-        ta = v / a
-        total = length / v + ta
-        if t < ta:
-            d = 0.5 * a * t * t
-        elif t <= total - ta:
-            d = 0.5 * a * ta * ta + v * (t - ta)
-        else:
-            d = length - 0.5 * a * (total - t) ** 2
-    else:
-        ta = math.sqrt(length / a)
-        d = 0.5 * a * t * t if t < ta else length - 0.5 * a * (2 * ta - t) ** 2
-    return min(1.0, max(0.0, d / length))

@@ -16,6 +16,7 @@ from a seeded stream).
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -56,6 +57,27 @@ def axis_time(distance_m: float, axis: AxisLimits) -> float:
 def travel_time(dx_m: float, dz_m: float, x: AxisLimits, z: AxisLimits) -> float:
     """Both axes move together: the move takes as long as the slower one."""
     return max(axis_time(dx_m, x), axis_time(dz_m, z))
+
+
+def axis_fraction(t: float, length: float, axis: AxisLimits) -> float:
+    """Fraction of a move of ``length`` covered ``t`` seconds after starting it (rest to rest,
+    trapezoidal: the profile whose duration is :func:`axis_time`)."""
+    if length <= 0.0 or t >= axis_time(length, axis):
+        return 1.0
+    v, a = axis.v_max, axis.a_max
+    if length >= v * v / a:
+        ta = v / a
+        total = length / v + ta
+        if t < ta:
+            d = 0.5 * a * t * t
+        elif t <= total - ta:
+            d = 0.5 * a * ta * ta + v * (t - ta)
+        else:
+            d = length - 0.5 * a * (total - t) ** 2
+    else:
+        ta = math.sqrt(length / a)
+        d = 0.5 * a * t * t if t < ta else length - 0.5 * a * (2 * ta - t) ** 2
+    return min(1.0, max(0.0, d / length))
 
 
 def single_command_cycle_s(rack: Rack, slot: tuple[int, int], x: AxisLimits, z: AxisLimits,
@@ -224,6 +246,7 @@ class StorageSystem:
         self._job: tuple[str, object, float] | None = None  # (kind, load, end time)
         self.now = 0.0
         self.jobs: list[tuple[float, float]] = []  # (start, end) of every crane job, for utilisation
+        self.job_moves: list[tuple[str, tuple[int, int]]] = []  # (kind, slot) of every job, as ``jobs``
         self.stored = 0
         self.retrieved = 0
         self.log: list[tuple[float, str, str, str]] = []
@@ -277,6 +300,35 @@ class StorageSystem:
             self._called += 1
             self._queue.append(("retrieve", self.stock.pop(0)))
 
+    def carriage_xz(self, t: float) -> tuple[float, float]:
+        """Where the crane's carriage is at ``t`` (<= now), from the input/output point (m).
+
+        A storage job handles the load at the input/output point, travels to the slot (both axes
+        at once, each with its trapezoidal profile), handles it there and travels back; a
+        retrieval travels out first and handles the load at the input/output point last. The
+        phases add up to the single-command cycle the line is timed with.
+        """
+        k = bisect.bisect_right(self.jobs, (t, math.inf)) - 1
+        if k < 0 or t >= self.jobs[k][1]:
+            return self.rack.io_xz_m
+        kind, slot = self.job_moves[k]
+        io_x, io_z = self.rack.io_xz_m
+        sx, sz = self.rack.slot_xz(slot)
+        dx, dz = sx - io_x, sz - io_z
+        travel = travel_time(dx, dz, self.x, self.z)
+        h = self.handling_s
+        tau = t - self.jobs[k][0]
+        out_at, back_at = (h, 2 * h + travel) if kind == "store" else (0.0, h + travel)
+        if tau < out_at:
+            return (io_x, io_z)
+        if tau < out_at + travel:
+            u = tau - out_at
+            return (io_x + dx * axis_fraction(u, abs(dx), self.x), io_z + dz * axis_fraction(u, abs(dz), self.z))
+        if tau < back_at:
+            return (sx, sz)
+        u = tau - back_at
+        return (sx - dx * axis_fraction(u, abs(dx), self.x), sz - dz * axis_fraction(u, abs(dz), self.z))
+
     @property
     def busy_s(self) -> float:
         """Crane time of every job started so far."""
@@ -298,6 +350,7 @@ class StorageSystem:
             self.rack.content[slot[0]][slot[1]] = None
         cycle = self.cycle_s(slot)
         self.jobs.append((self.now, self.now + cycle))
+        self.job_moves.append((kind, slot))
         self._job = (kind, load, self.now + cycle)
 
     def _choose_slot(self) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 What is built from a scene:
 
 - elements with a ``geometry``: a conveyor is a frame whose top is the belt surface; stations,
-  buffers, sources, sinks and storages (the rack) are static boxes;
+  buffers, sources and sinks are static boxes; a storage is its rack frame (its crane carriage
+  and stored loads move in it, see rack_view);
 - ``fixtures``: boxes, open bins and trays, and meshes (trimesh; convex hull when not watertight);
 - the arm of every robot cell, at its base pose in its ready pose;
 - AGVs, as box chassis moved by the fleet model (``twin.logistics``), when the twin has logistics.
@@ -33,13 +34,13 @@ from ..core.engine import Engine
 from ..scene.models import Scene
 from ._bullet import euler_to_quat
 from .belt import BELT_THICKNESS_M, add_belt_frame
+from .rack_view import rack_frame_boxes
 from .world import World
 
 __all__ = ["SceneWorld", "BELT_THICKNESS_M"]
 
 _FRAME_RGBA = (0.25, 0.27, 0.30, 1.0)
 _MACHINE_RGBA = (0.35, 0.45, 0.60, 1.0)
-_RACK_RGBA = (0.55, 0.55, 0.50, 1.0)
 _PART_RGBA = (0.85, 0.55, 0.15, 1.0)
 
 
@@ -74,8 +75,11 @@ class SceneWorld:
                 g = el.geometry
                 if g is None:
                     continue
-                world.add_box(el.name, tuple(0.5 * v for v in g.size_m), g.xyz_m, yaw_rad=math.radians(g.yaw_deg),
-                              rgba=_RACK_RGBA if section == "storages" else _MACHINE_RGBA)
+                if section == "storages":  # the rack's frame; the crane and loads move in it (rack_view)
+                    world.add_compound(el.name, rack_frame_boxes(el), g.xyz_m, yaw_rad=math.radians(g.yaw_deg))
+                else:
+                    world.add_box(el.name, tuple(0.5 * v for v in g.size_m), g.xyz_m,
+                                  yaw_rad=math.radians(g.yaw_deg), rgba=_MACHINE_RGBA)
                 top = np.array(g.xyz_m, float) + np.array([0.0, 0.0, 0.5 * g.size_m[2]])
                 if section == "stations":
                     self._tops[node_id[el.name]] = (g, el.capacity)

@@ -111,6 +111,7 @@ agv_fleets:
   - name: carts
     speed_mps: 2.0
     handling_s: 2
+    chassis_m: [0.6, 0.4, 0.3]  # small carts: 0.72 m across, and the nodes are 1 m apart
     nodes:
       - {name: a, xy_m: [4, 1]}
       - {name: b, xy_m: [8, 1]}

@@ -461,6 +461,10 @@ def _fmt(v: float, digits: int = 3) -> str:
     return f"{v:,.{digits}g}" if abs(v) < 10 ** digits else f"{v:,.0f}"
 
 
+#: stations listed in the terminal table at most (a line of thousands would take minutes to print)
+MAX_TABLE_STATIONS = 40
+
+
 def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: int, elapsed: float) -> None:
     from .replications import summarize
 
@@ -498,9 +502,17 @@ def _print_kpis(name: str, kpis: dict, runs: list[dict], until_s: float, seed: i
     out.print(head)
     several = len(runs) > 1
     title = f"stations: mean of {len(runs)} runs (OEE ± 95% CI)" if several else None
+    shown = kpis["stations"]
+    caption = None
+    if len(shown) > MAX_TABLE_STATIONS:  # a long line: the busiest stations, the bottleneck among them
+        busiest = sorted(shown, key=lambda st: (st["name"] != kpis["bottleneck"], -st["busy_frac"]))
+        keep = {st["name"] for st in busiest[:MAX_TABLE_STATIONS]}
+        shown = [st for st in shown if st["name"] in keep]
+        caption = (f"the {MAX_TABLE_STATIONS} busiest of {len(kpis['stations'])} stations; all of them in "
+                   "stations.csv (--out)")
     table = Table("station", "busy", "setup", "idle", "blocked", "down", "off", "OEE", title=title,
-                  title_justify="left")
-    for st in kpis["stations"]:
+                  title_justify="left", caption=caption, caption_justify="left")
+    for st in shown:
         name = st["name"] + ("  ◀ bottleneck" if st["name"] == kpis["bottleneck"] else "")
 
         def value(metric: str, st=st) -> float:

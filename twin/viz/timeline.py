@@ -29,6 +29,9 @@ __all__ = ["Timeline", "DEFAULT_BINS"]
 
 #: Bins over the run: 14.4 s each over an 8 h shift, finer than most process times' variation.
 DEFAULT_BINS = 2000
+#: at most this many rows in states.csv (stations x bins), and never fewer bins than MIN_BINS
+MAX_STATE_ROWS = 2_000_000
+MIN_BINS = 20
 
 
 class Timeline:
@@ -46,12 +49,19 @@ class Timeline:
         p = e.params
         self.until_s = float(until_s)
         self.warmup_s = float(tw.warmup_s)
+        self.stations = [n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_STATION and not p.st_external[n]]
+        # states.csv has a row per station and bin: a line of thousands of stations gets fewer bins
+        bins = max(MIN_BINS, min(int(bins), MAX_STATE_ROWS // max(1, len(self.stations))))
         grid = np.linspace(tw.time_s, self.until_s, int(bins) + 1)
         if tw.time_s < self.warmup_s < self.until_s:
             grid = np.union1d(grid, [self.warmup_s])
         self.grid = grid
         self._next = 1
-        self.stations = [n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_STATION and not p.st_external[n]]
+        # the servers of the stations counted, station after station, and where each station starts
+        caps = [int(p.node_cap[n]) for n in self.stations]
+        self._servers = np.array([int(p.st_srv_off[n]) + k for n, c in zip(self.stations, caps, strict=True)
+                                  for k in range(c)], np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(caps)[:-1]]).astype(np.int64) if caps else np.zeros(0, np.int64)
         self.out_sinks = [n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and not p.sink_reject[n]]
         self.reject_sinks = [n for n in range(p.n_nodes) if p.node_kind[n] == L.KIND_SINK and p.sink_reject[n]]
         self.t: list[float] = []
@@ -61,9 +71,9 @@ class Timeline:
     def _sample(self) -> None:
         e = self.tw.engine
         acc = accumulators(e.params, e.state)
-        p = e.params
-        per_station = np.array([acc["srv_acc"][int(p.st_srv_off[n]):int(p.st_srv_off[n] + p.node_cap[n])].sum(axis=0)
-                                for n in self.stations]).reshape(len(self.stations), 6)
+        srv = acc["srv_acc"].reshape(-1, 6)[self._servers]
+        # one segmented sum for all stations (a Python loop over 10^4 stations per bin was the cost)
+        per_station = np.add.reduceat(srv, self._starts, axis=0) if len(self._starts) else np.zeros((0, 6))
         self.t.append(self.tw.time_s)
         self._rows.append({
             "states": per_station, "wip_area": float(acc["wip_area"][0]),

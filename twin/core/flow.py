@@ -431,6 +431,7 @@ def take(P, S, n, p, t):
         S.src_held[n] = -1
         S.src_released[n] += 1
         S.part_t_release[p] = t
+        trace(S, TR_LEAVE, p, n, 0, t)  # released into the line: its lead time starts here
         wip_change(S, 1, t)
         if P.src_mode[n] == SRC_INTERARRIVAL and not P.src_drop[n]:
             schedule_arrival(P, S, n, t)

@@ -243,3 +243,22 @@ def test_pick_from_must_feed_the_station_and_arms_stand_apart():
     with pytest.raises(twin.SceneError, match=r"stations\[1\]\.robot_cell\.base_xyz_m: the robot of 'labeler' "
                                               r"stands 0\.10 m from the robot of 'cell1'"):
         twin.load_scene_text(two)
+
+
+def test_the_cell_is_measured_among_its_neighbours_in_the_layout():
+    """Box fixtures and other elements' boxes within reach stand in the cell's world: one the arm
+    would run into is named; the station's own box (the robot's pedestal) and boxes out of reach
+    are left out, and leave the cycle as it was."""
+    from twin.physics.robot_cell import layout_obstacles
+
+    cycle = twin.load_scene_text(CELL).stations[0].robot_cycle_s
+    far = CELL + "fixtures: [{name: far_away, xyz_m: [3.0, 0.0, 0.5], size_m: [0.5, 0.5, 1.0]}]\n"
+    pedestal = CELL.replace("  - name: cell1\n", "  - name: cell1\n    geometry: {xyz_m: [0, 0, -0.05], "
+                                                  "size_m: [0.3, 0.3, 0.1]}\n")
+    near = CELL + "fixtures: [{name: column, xyz_m: [0.5, 0.0, 0.6], size_m: [0.1, 0.1, 1.2]}]\n"
+    scene = twin.load_scene_text(far)
+    assert scene.stations[0].robot_cycle_s == cycle
+    assert layout_obstacles(scene, scene.stations[0]) == []
+    assert twin.load_scene_text(pedestal).stations[0].robot_cycle_s == cycle
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell: .*'column'"):
+        twin.load_scene_text(near, "cell.yaml")

@@ -38,7 +38,7 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                     belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
                     belt_width_m: float = 0.4, motion_out: list | None = None,
                     sightings_out: list | None = None, part_mass_kg: float = 0.2,
-                    part_friction: float = 0.8) -> float:
+                    part_friction: float = 0.8, obstacles=()) -> float:
     """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
 
     ``motion_out``: a list that receives the cycle's commanded joint rows (one per physics step at
@@ -76,8 +76,14 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             belt = Belt(world, "belt", surface - _BELT_BEFORE_M * d, surface + _BELT_AFTER_M * d,
                         belt_width_m, belt_speed_mps)
             camera = _belt_camera(world, belt, surface, d) if guided else None
+        for ob_name, ob_half, ob_xyz, ob_yaw in obstacles:  # the cell's neighbours in the scene's layout
+            world.add_box(ob_name, ob_half, ob_xyz, yaw_rad=ob_yaw)
         robot = Robot(world, name, cell.urdf, base_xyz_m=cell.base_xyz_m,
                       base_yaw_rad=math.radians(cell.base_yaw_deg))
+        for ob_name, *_ in obstacles:
+            if world.client.getClosestPoints(robot.body, world.body(ob_name), -0.005):
+                raise SimulationError(f"robot {name!r}: the arm, standing at base_xyz_m {tuple(cell.base_xyz_m)} in "
+                                      f"its ready pose, runs into {ob_name!r} of the scene's layout")
         for label, top in (("pick", pick), ("place", place)):
             stand = f"{label}_stand"
             if stand in world.names() and world.client.getClosestPoints(robot.body, world.body(stand), 0.0):
@@ -146,6 +152,39 @@ def _sight(camera, belt: Belt, part: str, name: str, errors_out: list | None):
     return seen[0]
 
 
+#: scene boxes whose nearest point is farther than this from a robot's base (horizontally) are
+#: left out of its cell: no arm of pybullet_data reaches that far
+REACH_RADIUS_M = 1.5
+
+
+def layout_obstacles(scene: Scene, station) -> list[tuple]:
+    """The boxes of the scene's 3D layout around ``station``'s robot, as (name, half extents,
+    centre, yaw): box fixtures and the geometry of other stations, buffers, sources, sinks and
+    storages, within reach of its base. Left out: the station's own box (the robot's pedestal or
+    table), any box under the base, and the belt it picks from (the cell models that one)."""
+    cell = station.robot_cell
+    bx, by, bz = cell.base_xyz_m
+    boxes = [(fx.name, fx.size_m, fx.xyz_m, fx.yaw_deg) for fx in scene.fixtures
+             if fx.shape == "box" and fx.size_m is not None]
+    for section in ("stations", "buffers", "sources", "sinks", "storages"):
+        for el in getattr(scene, section):
+            if el.geometry is not None and el.name != station.name:
+                g = el.geometry
+                boxes.append((el.name, g.size_m, g.xyz_m, g.yaw_deg))
+    out = []
+    for name, size, xyz, yaw_deg in boxes:
+        yaw = math.radians(yaw_deg)
+        # the base in the box's frame: how far outside its footprint it stands
+        dx, dy = bx - xyz[0], by - xyz[1]
+        lx = dx * math.cos(yaw) + dy * math.sin(yaw)
+        ly = -dx * math.sin(yaw) + dy * math.cos(yaw)
+        gap = math.hypot(max(0.0, abs(lx) - 0.5 * size[0]), max(0.0, abs(ly) - 0.5 * size[1]))
+        under = gap == 0.0 and bz >= xyz[2] + 0.5 * size[2] - 0.01
+        if gap <= REACH_RADIUS_M and not under:
+            out.append((name, tuple(0.5 * v for v in size), tuple(xyz), yaw))
+    return out
+
+
 def part_type_at(scene: Scene, station: str):
     """The part type a robot cell's cycle is measured with: the first, in the scene's order, of the
     types that the sources reaching ``station`` release (its geometry, mass and friction)."""
@@ -199,7 +238,8 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
         try:
             cycle = measure_cycle_s(cell, ptype.body_size_m(), name=station.name, motion_out=motion,
                                     sightings_out=sightings, part_mass_kg=ptype.mass_kg,
-                                    part_friction=ptype.friction, **belt)
+                                    part_friction=ptype.friction, obstacles=layout_obstacles(scene, station),
+                                    **belt)
         except SimulationError as exc:
             raise src.error(("stations", i, "robot_cell"), str(exc)) from None
         except SceneError as exc:

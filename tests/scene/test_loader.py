@@ -122,6 +122,10 @@ ERRORS = [
      r"bad time of day '06:75': minutes and seconds must be < 60", 7),
     ("bad-duration", scene(extra="sim: {until: forever}\n"), r"sim\.until: cannot read duration 'forever'", 7),
     ("zero-until", scene(extra="sim: {until: 0}\n"), r"sim\.until: until must be > 0", 7),
+    ("duplicate-key-path", scene("process_time: 5", "process_time: 5, process_time: 6"),
+     r"^s\.yaml:5:\d+: stations\[0\]\.process_time: duplicate key 'process_time'$", 5),
+    ("tag-key-path", scene(extra="sim: {seed: !!binary aGVsbG8=}\n"),
+     r"^s\.yaml:7:\d+: sim\.seed: unsupported YAML tag 'tag:yaml\.org,2002:binary'$", 7),
     ("negative-until", scene(extra="sim: {until: -5}\n"), r"^s\.yaml:7: sim\.until: Input should be greater than or "
                                                          r"equal to 0 \(got -5\)$", 7),
     ("unknown-dist-first", scene("process_time: 5", "process_time: {dist: weibull, shape: 2}"),

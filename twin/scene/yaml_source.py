@@ -172,9 +172,10 @@ class _Builder:
         self.nodes = 0
         self.loader = yaml.SafeLoader("")
 
-    def _fail(self, event: yaml.Event, message: str) -> SceneError:
+    def _fail(self, event: yaml.Event, message: str, where: KeyPath | None = None) -> SceneError:
         mark = event.start_mark
-        return SceneError(message, path=self.shown, line=mark.line + 1, column=mark.column + 1)
+        return SceneError(message, path=self.shown, line=mark.line + 1, column=mark.column + 1,
+                          key=format_key_path(where) if where else None)
 
     def build(self, events) -> Any:
         root: Any = _NOTHING
@@ -207,7 +208,13 @@ class _Builder:
             else:
                 path = parent.path + (len(parent.value),)
             self.lines.setdefault(path, event.start_mark.line + 1)
-            value = self._node(event)
+            try:
+                value = self._node(event)
+            except SceneError as exc:  # a bad tag or scalar: name the key it is the value of
+                if exc.key is None and path:
+                    raise SceneError(exc.detail, path=exc.path, line=exc.line, column=exc.column,
+                                     key=format_key_path(path)) from None
+                raise
             if parent is None:
                 root = value
             elif isinstance(parent.value, dict):
@@ -265,6 +272,6 @@ class _Builder:
             raise self._fail(event, f"mapping keys must be strings, got {key!r}; "
                              f"quote it if you mean the name '{event.value}'")
         if key in frame.value:
-            raise self._fail(event, f"duplicate key {key!r}")
+            raise self._fail(event, f"duplicate key {key!r}", frame.path + (key,))
         self.lines[frame.path + (key,)] = event.start_mark.line + 1
         return key

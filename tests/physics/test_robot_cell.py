@@ -262,3 +262,24 @@ def test_the_cell_is_measured_among_its_neighbours_in_the_layout():
     assert twin.load_scene_text(pedestal).stations[0].robot_cycle_s == cycle
     with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell: .*'column'"):
         twin.load_scene_text(near, "cell.yaml")
+
+
+def test_a_palletizing_cell_averages_its_cycle_over_the_pallet_and_a_tray_feeds_it():
+    """A pallet of two slots: two cycles, one per slot, and the cycle time is their mean (the
+    farther slot takes a little longer). A tray of two pockets works the same way on the pick side;
+    a slot out of reach is an error naming the pose; a belt pick takes no tray."""
+    single = twin.load_scene_text(CELL).stations[0].robot_cycle_s
+    pallet = CELL.replace("      place_yaw_deg: 30\n",
+                          "      place_yaw_deg: 30\n      place_pattern: {rows: 2, cols: 1, pitch_m: [0.08, 0.08]}\n")
+    mean = twin.load_scene_text(pallet).stations[0].robot_cycle_s
+    assert mean != single and abs(mean - single) < 0.1 * single
+    tray = pallet.replace("      place_pattern:", "      pick_pattern: {rows: 2, cols: 1, pitch_m: [0.08, 0.08]}\n"
+                                                   "      place_pattern:")
+    assert 0.9 * single < twin.load_scene_text(tray).stations[0].robot_cycle_s < 1.1 * single
+    far = CELL.replace("      place_yaw_deg: 30\n",
+                       "      place_yaw_deg: 30\n      place_pattern: {rows: 2, cols: 1, pitch_m: [1.5, 0.1]}\n")
+    with pytest.raises(twin.SceneError, match=r"cannot reach the place pose \(2\.0, 0\.3, 0\.44\)"):
+        twin.load_scene_text(far)
+    with pytest.raises(twin.SceneError, match=r"pick_pattern: parts picked from a belt arrive at one point"):
+        twin.load_scene_text(BELT_CELL.replace("      pick_from: infeed\n", "      pick_from: infeed\n"
+                                               "      pick_pattern: {rows: 2, cols: 2, pitch_m: [0.1, 0.1]}\n"))

@@ -66,7 +66,12 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                 raise SimulationError(f"robot {name!r}: {label}_xyz_m {shown} is too low for a part "
                                       f"{2 * half[2]:.3f} m tall standing on a surface above the floor")
             if label == "place" or belt_speed_mps is None:
-                world.add_box(f"{label}_stand", (0.15, 0.15, 0.5 * surface), (top[0], top[1], 0.5 * surface))
+                # a stand 0.3 m square under the point, or under the whole tray or pallet pattern
+                pattern = cell.pick_pattern if label == "pick" else cell.place_pattern
+                dx, dy = ((pattern.rows - 1) * pattern.pitch_m[0], (pattern.cols - 1) * pattern.pitch_m[1]) \
+                    if pattern is not None else (0.0, 0.0)
+                world.add_box(f"{label}_stand", (0.15 + 0.5 * dx, 0.15 + 0.5 * dy, 0.5 * surface),
+                              (top[0] + 0.5 * dx, top[1] + 0.5 * dy, 0.5 * surface))
         belt = None
         if belt_speed_mps is not None:
             d = np.array(belt_direction, float)
@@ -104,9 +109,16 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
         pick_yaw, place_yaw = math.radians(cell.pick_yaw_deg), math.radians(cell.place_yaw_deg)
         cycles = []
         robot.log_holds = False
-        for k in range(2):
-            robot.command_log = [] if k == 1 else None
+        picks = _points(pick, cell.pick_pattern)
+        places = _points(place, cell.place_pattern)
+        rounds = max(len(picks), len(places))  # one round of the pattern(s), after a warm-up cycle
+        first_cycle: list = []  # the joint rows of the first measured cycle (what the 3D world replays)
+        for k in range(rounds + 1):
+            robot.command_log = first_cycle if k == 1 else None
             part = f"part/{k}"
+            # the warm-up cycle ends above the last slot, as the cycle before the first one would
+            pick = picks[(k - 1) % len(picks)]
+            place = places[(k - 1) % len(places)]
             world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
                           mass_kg=part_mass_kg, friction=part_friction)
             if belt is not None:
@@ -124,8 +136,15 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             cycles.append(world.time_s - start)  # physics time: every commanded step counted
             world.remove(part)
         if motion_out is not None:
-            motion_out.extend(robot.command_log)
-        return cycles[-1]
+            motion_out.extend(first_cycle)
+        return float(np.mean(cycles[1:]))
+
+
+def _points(first: np.ndarray, pattern) -> list[np.ndarray]:
+    """The pick or place point of every slot of ``pattern`` (just ``first`` without one)."""
+    if pattern is None:
+        return [first]
+    return [first + np.array([dx, dy, 0.0]) for dx, dy in pattern.offsets()]
 
 
 def _belt_camera(world: World, belt: Belt, surface: np.ndarray, d: np.ndarray):

@@ -19,7 +19,7 @@ from .durations import parse_clock_s, parse_duration_s
 __all__ = [
     "Distribution", "PartType", "Source", "ScheduledRelease", "Buffer", "Conveyor", "PhotoEye",
     "Station", "Failure", "Inspection", "Diverter", "Merge", "Sink", "Calendar", "TimeWindow",
-    "BoxGeometry", "ConveyorGeometry", "RobotCell", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
+    "BoxGeometry", "ConveyorGeometry", "RobotCell", "SlotPattern", "AgvNode", "AgvFleet", "Transport", "CraneAxes", "Storage",
     "VisionInspection", "Fixture", "CameraSensor", "CameraPose", "CameraMount", "Sensors", "SensorFault", "BreakBeamSensor",
     "Viz", "OrbitPath", "WaypointPath", "CameraWaypoint",
     "ProximitySensor", "LaserProfilerSensor", "LogicalCameraSensor", "EncoderSensor",
@@ -370,6 +370,19 @@ class Inspection(_Model):
         return self._measured if self._measured is not None else (self.detect_prob, self.false_reject_prob)
 
 
+class SlotPattern(_Model):
+    """A grid of places (a tray's pockets, a pallet's slots): ``rows`` x ``cols`` points, the first
+    at the cell's point and the others ``pitch_m`` apart along world x (rows) and y (columns)."""
+
+    rows: Annotated[int, Field(ge=1, le=20)]
+    cols: Annotated[int, Field(ge=1, le=20)]
+    pitch_m: tuple[Size, Size]
+
+    def offsets(self) -> list[tuple[float, float]]:
+        """(dx, dy) of every slot from the first, row by row."""
+        return [(i * self.pitch_m[0], j * self.pitch_m[1]) for i in range(self.rows) for j in range(self.cols)]
+
+
 class RobotCell(_Model):
     """A robot that serves its station by pick-and-place; its cycle time comes from its motion.
 
@@ -378,8 +391,10 @@ class RobotCell(_Model):
     top face at ``place_xyz_m``, moving within its joint limits (tool pointing down, straight
     vertical approach and retreat of ``approach_m``, collision-checked moves in between). With
     ``pick_from`` naming a conveyor, the part arrives on that conveyor's belt at its speed and the
-    arm tracks it, gripping it as it passes ``pick_xyz_m``. The measured cycle time is added to the
-    station's ``process_time``. A pose out of reach is a scene error.
+    arm tracks it, gripping it as it passes ``pick_xyz_m``. With ``pick_pattern`` (a tray) or
+    ``place_pattern`` (a pallet), successive cycles pick from or place into the pattern's slots in
+    turn, and the cycle time is the mean over one round of them. The measured cycle time is added
+    to the station's ``process_time``. A pose out of reach is a scene error.
     """
 
     urdf: str = Field("kuka_iiwa/model.urdf", max_length=500,
@@ -397,6 +412,10 @@ class RobotCell(_Model):
                            "saw it, not at the ground truth")
     place_xyz_m: tuple[Coord, Coord, Coord]
     place_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
+    pick_pattern: SlotPattern | None = Field(
+        None, description="a tray: parts rest in a grid of pockets starting at pick_xyz_m (not with pick_from)")
+    place_pattern: SlotPattern | None = Field(
+        None, description="a pallet: parts go into a grid of slots starting at place_xyz_m")
     approach_m: Annotated[float, Field(gt=0, le=2, allow_inf_nan=False)] = 0.15
     malfunctions: list[Failure] = Field(
         default_factory=list, max_length=100,
@@ -409,6 +428,9 @@ class RobotCell(_Model):
             raise ValueError("pick_from: picking from a moving conveyor needs gripper: suction")
         if self.vision_guided and self.pick_from is None:
             raise ValueError("vision_guided: the camera looks at a belt; give pick_from (a conveyor)")
+        if self.pick_pattern is not None and self.pick_from is not None:
+            raise ValueError("pick_pattern: parts picked from a belt arrive at one point; a pick pattern is "
+                             "for a tray on a stand (drop pick_from or the pattern)")
         return self
 
 

@@ -181,11 +181,17 @@ def test_inspection_confusion_matrix_against_the_truth():
     assert fp_rate == pytest.approx(0.1, abs=0.02)  # false_reject_prob
 
 
+def _kpis_after_10000s(elements: str) -> dict:
+    """KPIs of a scene (these element sections, a sink 'out') run 10,000 s from empty, seed 1."""
+    tw = twin.Twin(twin.load_scene_text("version: 1\n" + elements + "sinks: [{name: out}]\n"), seed=1, warmup_s=0)
+    tw.run(until=10_000)
+    return tw.kpis()
+
+
 def test_line_oee_charges_a_station_only_with_the_flows_through_it():
     """Two saturated product flows side by side: each bottleneck runs flat out, so line OEE is 1, not
     the 1.5 that charging the slower station with both flows' output would give."""
-    scene = twin.load_scene_text("""
-version: 1
+    k = _kpis_after_10000s("""
 part_types: [{name: a}, {name: b}]
 sources:
   - {name: sa, to: ma, always_available: true, part_type: a}
@@ -193,11 +199,7 @@ sources:
 stations:
   - {name: ma, to: out, process_time: 10}
   - {name: mb, to: out, process_time: 20}
-sinks: [{name: out}]
 """)
-    tw = twin.Twin(scene, seed=1, warmup_s=0)
-    tw.run(until=10_000)
-    k = tw.kpis()
     assert k["throughput"]["per_part_type"] == {"a": 1000, "b": 500}
     assert k["line_oee"] == pytest.approx(1.0)
 
@@ -205,19 +207,14 @@ sinks: [{name: out}]
 def test_parallel_stations_of_one_stage_share_the_line_oee():
     """A round-robin pair of 10 s stations fed without pause: both run flat out, line OEE is 1 (each
     is charged with the half that passed it, not with the whole output, which would give 2)."""
-    scene = twin.load_scene_text("""
-version: 1
+    k = _kpis_after_10000s("""
 part_types: [{name: a}]
 sources: [{name: src, to: split, always_available: true}]
 diverters: [{name: split, rule: round_robin, outputs: [m1, m2]}]
 stations:
   - {name: m1, to: out, process_time: 10}
   - {name: m2, to: out, process_time: 10}
-sinks: [{name: out}]
 """)
-    tw = twin.Twin(scene, seed=1, warmup_s=0)
-    tw.run(until=10_000)
-    k = tw.kpis()
     assert k["throughput"]["total"] == 2000
     assert k["line_oee"] == pytest.approx(1.0)
     assert [station(k, m)["oee"] for m in ("m1", "m2")] == [pytest.approx(1.0)] * 2

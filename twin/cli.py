@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -592,8 +593,14 @@ def _write_results(folder: Path, model, scene_path: Path, kpis: dict, runs: list
 from . import cli_bridge, cli_media, cli_plc, cli_show, cli_sweep  # noqa: E402,F401
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line ('warning: <file>:<line>: <key>: ...'), not Python's source excerpt."""
+    err.print(Text.assemble(("warning:", "bold yellow"), f" {message}"), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console-script entry point."""
+    warnings.showwarning = _show_warning
     try:
         app()
     except SceneError as exc:  # pragma: no cover - commands catch these themselves

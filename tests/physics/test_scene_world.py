@@ -173,7 +173,7 @@ def test_full_world_fixtures_agvs_and_a_physical_bin(tmp_path):
 def test_a_broken_mesh_falls_back_to_its_convex_hull_with_a_warning(tmp_path):
     from twin.physics.assets import MeshFallbackWarning
 
-    with pytest.warns(MeshFallbackWarning, match="not watertight; using its convex hull"):
+    with pytest.warns(MeshFallbackWarning, match=r"line\.yaml:\d+: fixtures\[2\]\.mesh: mesh .*: it is not watertight; using its convex hull"):
         twin.load_scene(_full_scene(tmp_path, mesh_ok=False))
 
 

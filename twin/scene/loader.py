@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,17 @@ def _resolve_meshes(scene: Scene, src: YamlSource) -> None:
         if not path.is_file():
             kind = "is a directory, not a file" if path.is_dir() else "not found"
             raise src.error(("fixtures", i, "mesh"), f"mesh file {fx.mesh!r} {kind} (searched: {path})")
-        from ..physics.assets import load_mesh  # trimesh: only for scenes with meshes
+        from ..physics.assets import MeshFallbackWarning, load_mesh  # trimesh: only for scenes with meshes
 
         try:
-            load_mesh(str(path), fx.scale)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", MeshFallbackWarning)
+                load_mesh(str(path), fx.scale)
         except SceneError as exc:
             raise src.error(("fixtures", i, "mesh"), exc.detail) from None
+        for w in caught:  # say where: the file, line and fixture the fallback is for
+            where = src.error(("fixtures", i, "mesh"), str(w.message))
+            warnings.warn(MeshFallbackWarning(str(where)), stacklevel=2)
         fx.__pydantic_private__["_mesh_path"] = str(path)
     for i, fleet in enumerate(scene.agv_fleets):
         if fleet.urdf is None:

@@ -169,6 +169,13 @@ class Logistics:
             transports.append({**by_name.get(k, {"name": k}), "delivered": len(inside), "mean_transit_s": _mean(inside)})
         return {"agv_fleets": fleets, "storages": storages, "transports": transports}
 
+    def crane_positions(self, t: float) -> dict[str, tuple[float, float, float]]:
+        """Where each drawn rack's crane carriage is at ``t`` (storages with a geometry), in the world."""
+        from .physics.rack_view import rack_point
+
+        return {storage.name: rack_point(storage, *self.storages[node].carriage_xz(t))
+                for node, storage in self._storage_scene.items()}
+
     def sync_world(self, world, t: float) -> None:
         """Place every AGV's chassis body in ``world`` at its position at ``t``, and every storage's
         crane carriage and stored loads (for storages with a ``geometry``)."""

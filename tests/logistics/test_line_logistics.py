@@ -300,3 +300,26 @@ def test_logistics_kpis_cover_the_window_after_the_warm_up():
     assert fleet["breakdowns"] == int(np.sum(after & (tr["event"] == "agv_breakdown")))
     assert k["throughput"]["total"] <= transport["delivered"] + 1
     assert 0.0 <= fleet["down_frac"] < 0.5
+
+
+def test_viewer_frames_carry_each_rack_crane_where_the_model_has_it():
+    """A view frame (what the web viewer draws) holds every drawn rack's crane carriage, at the
+    world point of the crane model's position; over a working hour it moves."""
+    from pathlib import Path
+
+    from twin.physics.rack_view import rack_point
+    from twin.scene import load_scene
+    from twin.viz.frame import view_frame
+
+    scene = load_scene(Path(__file__).resolve().parents[2] / "scenes" / "machining_cell.yaml")
+    tw = Twin(scene, seed=2, trace=False, warmup_s=0)
+    seen = set()
+    for k in range(1, 121):
+        tw.run(until=30.0 * k)
+        frame = view_frame(tw, with_kpis=False)
+        assert set(frame.cranes) == {s.name for s in scene.storages if s.geometry is not None}
+        for storage in scene.storages:
+            system = tw.logistics.storages[tw.engine.names.node_id(storage.name)]
+            assert frame.cranes[storage.name] == rack_point(storage, *system.carriage_xz(tw.time_s))
+        seen.add(frame.cranes["store/raw"])
+    assert len(seen) > 5  # the raw-material crane was caught at several places

@@ -283,3 +283,20 @@ def test_a_palletizing_cell_averages_its_cycle_over_the_pallet_and_a_tray_feeds_
     with pytest.raises(twin.SceneError, match=r"pick_pattern: parts picked from a belt arrive at one point"):
         twin.load_scene_text(BELT_CELL.replace("      pick_from: infeed\n", "      pick_from: infeed\n"
                                                "      pick_pattern: {rows: 2, cols: 2, pitch_m: [0.1, 0.1]}\n"))
+
+
+def test_a_place_near_the_base_is_reached_in_straight_lines_within_the_limits():
+    """A joint move from above the pick to above a place close to the base sags into the place
+    stand; the tool then crosses in a straight line, checked for clearance, and the measured
+    motion stays within the arm's position, velocity and acceleration limits at every step."""
+    from twin.physics.robot import KNOWN_ACCELERATION_LIMITS
+
+    text = CELL.replace("place_xyz_m: [0.5, 0.3, 0.44]", "place_xyz_m: [0.42, 0.3, 0.44]")
+    station = twin.load_scene_text(text).stations[0]
+    assert 3.0 < station.robot_cycle_s < 12.0
+    q = np.asarray(station.robot_motion)
+    dt = 1.0 / 240.0
+    qd = np.diff(q, axis=0) / dt
+    qdd = np.diff(q, n=2, axis=0) / dt ** 2
+    assert np.max(np.abs(qd)) <= 10.0 * 1.02  # the iiwa URDF's joint velocity limit
+    assert np.max(np.abs(qdd) / np.array(KNOWN_ACCELERATION_LIMITS["kuka_iiwa/model.urdf"])) <= 1.05

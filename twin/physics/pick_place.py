@@ -86,11 +86,67 @@ class PickPlace:
             robot.set_joints(saved)
 
     def _transfer_to(self, xyz, quat) -> float:
-        """A collision-checked move to an approach pose (detouring over obstacles when needed)."""
-        goal = self.robot.ik(xyz, quat, tolerance_m=5e-4, tolerance_rad=5e-3).q
-        motions = self.robot.plan_clear(goal, self.obstacles(), clearance_m=self.clearance_m)
-        self.robot.follow_all(motions)
+        """A collision-checked move to an approach pose (detouring over obstacles when needed).
+
+        Joint-space moves first (``Robot.plan_clear``). Where every one of them comes too close (a
+        joint move between two approach poses can sag into a stand near the base), the tool goes
+        in straight lines instead: up, across at a constant height, and down, each through IK
+        waypoints a few centimetres apart, every leg checked for clearance.
+        """
+        robot = self.robot
+        goal = robot.ik(xyz, quat, tolerance_m=5e-4, tolerance_rad=5e-3).q
+        obstacles = self.obstacles()
+        try:
+            motions = robot.plan_clear(goal, obstacles, clearance_m=self.clearance_m)
+        except SimulationError as exc:
+            motions = self._straight_transfer(np.asarray(xyz, float), quat, obstacles)
+            if motions is None:
+                raise exc from None
+        robot.follow_all(motions)
         return sum(m.duration_s for m in motions)
+
+    def _straight_transfer(self, goal_xyz: np.ndarray, quat, obstacles: list[str]):
+        """One straight tool line to the goal, or else up, across and down in straight lines
+        (waypoints about 5 cm apart); None when none of them, crossing up to 0.4 m above the higher
+        end, keeps the clearance."""
+        robot = self.robot
+        start_q = robot.joints()
+        start_xyz, start_quat = robot.fk()
+        top = max(float(start_xyz[2]), float(goal_xyz[2]))
+        start_xyz = np.asarray(start_xyz, float)
+        for lift in (None, 0.05, 0.15, 0.25, 0.4):  # None: one straight line from start to goal
+            if lift is None:
+                corners = [start_xyz, start_xyz, goal_xyz]
+            else:
+                z = top + lift
+                corners = [start_xyz, np.array([start_xyz[0], start_xyz[1], z]),
+                           np.array([goal_xyz[0], goal_xyz[1], z]), goal_xyz]
+            motions, q = [], start_q
+            try:
+                for a, b in zip(corners[:-1], corners[1:], strict=True):
+                    if np.allclose(a, b):
+                        continue
+                    steps = max(1, math.ceil(float(np.linalg.norm(b - a)) / 0.05))
+                    # the tool turns from its start orientation to the goal's on the way across
+                    across = not np.allclose(a[:2], b[:2])
+                    for k in range(1, steps + 1):
+                        if across:
+                            target_quat = _slerp(start_quat, quat, k / steps)
+                        else:
+                            target_quat = start_quat if np.allclose(a[:2], start_xyz[:2]) else quat
+                        nxt = robot.ik_near(a + (b - a) * k / steps, target_quat, q, tolerance_m=5e-4,
+                                            tolerance_rad=5e-3).q
+                        motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
+                        if robot.min_distance(motion, obstacles)[0] < self.clearance_m:
+                            raise SimulationError("too close")
+                        motions.append(motion)
+                        q = nxt
+            except SimulationError:
+                robot.set_joints(start_q)
+                continue
+            robot.set_joints(start_q)
+            return motions
+        return None
 
     def obstacles(self) -> list[str]:
         """Names of the world's static bodies other than the robot."""
@@ -370,6 +426,21 @@ class PickPlace:
         self.gripper.attach(part)
         lo, hi = self.robot.world.client.getAABB(self.robot.world.body(part))
         self._held_half_height = 0.5 * (hi[2] - lo[2])
+
+
+def _slerp(q0, q1, u: float) -> tuple[float, float, float, float]:
+    """Quaternion (xyzw) a fraction ``u`` of the way from ``q0`` to ``q1`` along the shorter arc."""
+    a, b = np.asarray(q0, float), np.asarray(q1, float)
+    dot = float(np.dot(a, b))
+    if dot < 0.0:
+        b, dot = -b, -dot
+    if dot > 0.9995:
+        q = a + u * (b - a)
+    else:
+        theta = math.acos(dot)
+        q = (math.sin((1 - u) * theta) * a + math.sin(u * theta) * b) / math.sin(theta)
+    q /= np.linalg.norm(q)
+    return tuple(float(v) for v in q)
 
 
 def _mm(xyz) -> tuple[float, ...]:

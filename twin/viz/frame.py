@@ -40,6 +40,7 @@ class ViewFrame:
     stations: dict[str, str] = field(default_factory=dict)  # name -> state (STATE_COLORS keys)
     robots: dict[str, np.ndarray] = field(default_factory=dict)  # station name -> joint row
     agvs: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # vehicle -> x, y, heading
+    cranes: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # storage -> carriage x, y, z
     kpis: dict = field(default_factory=dict)  # headline KPIs (see headline_kpis)
 
 
@@ -122,6 +123,7 @@ class FrameReader:
         if tw.logistics is not None:
             for fleet in tw.logistics.fleets.values():
                 frame.agvs.update(fleet.poses(tw.time_s))
+            frame.cranes = tw.logistics.crane_positions(tw.time_s)
         if with_kpis and tw.time_s >= tw.warmup_s:
             frame.kpis = headline_kpis(tw.kpis())
         return frame

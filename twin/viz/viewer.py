@@ -30,6 +30,7 @@ __all__ = ["Viewer", "run_live"]
 
 _PART_RGBS = [(240, 150, 40), (70, 140, 230), (160, 90, 200), (60, 190, 170), (230, 80, 120)]
 _AGV_RGB = (245, 180, 0)
+_CRANE_RGB = (240, 170, 30)
 _FLOOR_RGB = (176, 178, 182)
 
 
@@ -62,6 +63,7 @@ class _ViewerApp:
         self._part_meshes: dict[int, object] = {}
         self._robots: dict[str, object] = {}
         self._agvs: dict[str, object] = {}
+        self._cranes: dict[str, object] = {}
         self.objects = 0  # scene nodes drawn (static layout + robots + AGVs + part batches)
         self._build_scene()
         self._build_gui()
@@ -108,6 +110,7 @@ class _ViewerApp:
                                             position=(shape.xyz[0], shape.xyz[1], top))
         self._add_robots()
         self._add_agvs()
+        self._add_cranes()
         for t, pt in enumerate(scene.part_types):
             v, f = box_mesh(pt.body_size_m())
             self._part_meshes[t] = self.server.scene.add_batched_meshes_simple(
@@ -137,6 +140,17 @@ class _ViewerApp:
         q = np.zeros(n)
         q[:min(n, len(row))] = np.asarray(row, float)[:n]
         urdf.update_cfg(q)
+
+    def _add_cranes(self) -> None:
+        """Each rack's crane carriage, at its input/output point until the first frame moves it."""
+        from ..physics.rack_view import rack_point
+
+        for storage in self.spec.scene.storages:
+            g = storage.geometry
+            if g is not None:
+                size = (0.9 * storage.bay_width_m, 0.8 * g.size_m[1], 0.06)
+                self._cranes[storage.name] = self._add_box(f"/cranes/{storage.name}", _CRANE_RGB, size,
+                                                           rack_point(storage, 0.0, 0.0), math.radians(g.yaw_deg))
 
     def _add_agvs(self) -> None:
         chassis = {f.name: f.chassis_m for f in self.spec.scene.agv_fleets}
@@ -226,6 +240,10 @@ class _ViewerApp:
                     x, y, heading = pose
                     box.position = (float(x), float(y), float(box.position[2]))
                     box.wxyz = _quat_z(heading)
+            for storage, xyz in frame.cranes.items():
+                box = self._cranes.get(storage)
+                if box is not None and (last is None or last.cranes.get(storage) != xyz):
+                    box.position = tuple(float(v) for v in xyz)
             if frame.kpis:
                 self._kpi_md.content = self._kpi_text(frame.kpis)
         self.last_frame = frame

@@ -82,3 +82,44 @@ def test_cup_must_touch_the_part():
             pp.gripper.attach("far")
     finally:
         w.close()
+
+
+def test_parts_tipped_into_a_bin_go_into_pallet_slots():
+    """Six parts dropped into an open bin settle where they fall, at random yaws; the arm picks
+    each by its top face (approach and retreat clearing the bin's walls) and places them in a
+    2 x 3 pallet pattern: each within 5 mm and 3 degrees of its slot."""
+    from twin.physics.assets import bin_mesh
+
+    w = World()
+    try:
+        w.add_floor()
+        w.add_mesh("bin", bin_mesh((0.44, 0.36, 0.16), 0.01), (0.55, -0.3, 0.08))
+        w.add_box("pallet", (0.12, 0.14, 0.2), (0.485, 0.33, 0.2))
+        robot = Robot(w, "cell/arm", "kuka_iiwa/model.urdf")
+        # the straight approach and retreat must clear the bin's rim: 25 cm above the part
+        pp = PickPlace(robot, SuctionGripper(robot), approach_m=0.25)
+        rng = np.random.default_rng(4)
+        for i in range(6):  # dropped from above the bin floor, a part per cell of a 3 x 2 grid, jittered
+            x = 0.43 + 0.12 * (i % 3) + rng.uniform(-0.015, 0.015)
+            y = -0.36 + 0.12 * (i // 3) + rng.uniform(-0.015, 0.015)
+            w.add_box(f"part/{i}", HALF, (x, y, 0.1), yaw_rad=rng.uniform(-math.pi, math.pi), mass_kg=0.2)
+            w.step(120)
+        errors = []
+        left = [f"part/{k}" for k in range(6)]
+        for i in range(6):
+            # the topmost part first, as a camera looking into the bin would pick
+            name = max(left, key=lambda n: w.state(n).xyz_m[2])
+            left.remove(name)
+            s = w.state(name)
+            top = np.array(s.xyz_m) + [0, 0, HALF[2]]
+            slot = np.array([0.44 + 0.09 * (i // 3), 0.26 + 0.07 * (i % 3), 0.4 + 2 * HALF[2]])
+            pp.cycle(name, top, _yaw(s.quat_xyzw), slot, 0.0)
+            w.step(60)
+            placed = w.state(name)
+            yaw_err = abs(math.degrees((_yaw(placed.quat_xyzw) + math.pi / 2) % math.pi - math.pi / 2))
+            errors.append((float(np.linalg.norm(np.array(placed.xyz_m) + [0, 0, HALF[2]] - slot)), yaw_err))
+            w.remove(name)
+        assert max(e for e, _ in errors) <= 0.005
+        assert max(y for _, y in errors) <= 3.0
+    finally:
+        w.close()

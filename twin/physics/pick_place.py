@@ -108,33 +108,25 @@ class PickPlace:
     def _straight_transfer(self, goal_xyz: np.ndarray, quat, obstacles: list[str]):
         """One straight tool line to the goal, or else up, across and down in straight lines
         (waypoints about 5 cm apart); None when none of them, crossing up to 0.4 m above the higher
-        end, keeps the clearance."""
+        end, keeps the clearance. The tool turns (slerp) on the legs that go across."""
         robot = self.robot
         start_q = robot.joints()
-        start_xyz, start_quat = robot.fk()
-        top = max(float(start_xyz[2]), float(goal_xyz[2]))
-        start_xyz = np.asarray(start_xyz, float)
-        for lift in (None, 0.05, 0.15, 0.25, 0.4):  # None: one straight line from start to goal
-            if lift is None:
-                corners = [start_xyz, start_xyz, goal_xyz]
-            else:
-                z = top + lift
-                corners = [start_xyz, np.array([start_xyz[0], start_xyz[1], z]),
-                           np.array([goal_xyz[0], goal_xyz[1], z]), goal_xyz]
-            motions, q = [], start_q
+        start, start_quat = robot.fk()
+        start = np.asarray(start, float)
+        top = max(float(start[2]), float(goal_xyz[2]))
+        routes = [[(start, goal_xyz, True)]]
+        for lift in (0.05, 0.15, 0.25, 0.4):
+            up = np.array([start[0], start[1], top + lift])
+            over = np.array([goal_xyz[0], goal_xyz[1], top + lift])
+            routes.append([(start, up, False), (up, over, True), (over, goal_xyz, False)])
+        for route in routes:
+            motions, q, tool = [], start_q, start_quat
             try:
-                for a, b in zip(corners[:-1], corners[1:], strict=True):
-                    if np.allclose(a, b):
-                        continue
+                for a, b, across in route:
                     steps = max(1, math.ceil(float(np.linalg.norm(b - a)) / 0.05))
-                    # the tool turns from its start orientation to the goal's on the way across
-                    across = not np.allclose(a[:2], b[:2])
                     for k in range(1, steps + 1):
-                        if across:
-                            target_quat = _slerp(start_quat, quat, k / steps)
-                        else:
-                            target_quat = start_quat if np.allclose(a[:2], start_xyz[:2]) else quat
-                        nxt = robot.ik_near(a + (b - a) * k / steps, target_quat, q, tolerance_m=5e-4,
+                        tool = _slerp(start_quat, quat, k / steps) if across else tool
+                        nxt = robot.ik_near(a + (b - a) * k / steps, tool, q, tolerance_m=5e-4,
                                             tolerance_rad=5e-3).q
                         motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
                         if robot.min_distance(motion, obstacles)[0] < self.clearance_m:
@@ -142,9 +134,9 @@ class PickPlace:
                         motions.append(motion)
                         q = nxt
             except SimulationError:
-                robot.set_joints(start_q)
                 continue
-            robot.set_joints(start_q)
+            finally:
+                robot.set_joints(start_q)
             return motions
         return None
 

@@ -193,16 +193,8 @@ def _check_pick_from(scene: Scene, i: int, st, kinds: dict[str, str], src: YamlS
         raise src.error(where, f"no conveyor named {cell.pick_from!r}.{_suggest(cell.pick_from, list(conveyors))}")
     cv = conveyors[cell.pick_from]
     succ = successors(scene)
-    routing = {"merges", "diverters"}
-    reached, frontier = set(), [cv.to]
-    while frontier:
-        n = frontier.pop()
-        if n in reached:
-            continue
-        reached.add(n)
-        if kinds.get(n) in routing:
-            frontier.extend(succ.get(n, ()))
-    if st.name not in reached:
+    routers = {n: succ[n] for n in succ if kinds.get(n) in ("merges", "diverters")}
+    if st.name not in reachable_from([cv.to], routers):
         raise src.error(where, f"conveyor {cv.name!r} does not feed station {st.name!r} (it sends its parts to "
                                f"{cv.to!r}); a robot picks from the belt that brings its station's parts")
     g = cv.geometry
@@ -242,7 +234,7 @@ def _check_fleets(scene: Scene, src: YamlSource) -> None:
                 raise src.error(("agv_fleets", i, "edges", j), f"edge from {a!r} to itself")
             adj[a].add(b)
             adj[b].add(a)
-        reached = _closure([names[0]], {n: sorted(m) for n, m in adj.items()})
+        reached = reachable_from([names[0]], {n: sorted(m) for n, m in adj.items()})
         if len(reached) != len(names):
             lost = [n for n in names if n not in reached]
             raise src.error(("agv_fleets", i, "edges"), f"the path graph is disconnected: {lost[:10]} "
@@ -392,7 +384,7 @@ def _check_merge_inputs(scene: Scene, kinds: dict[str, str], src: YamlSource) ->
     feeders: dict[str, list[str]] = defaultdict(list)
     for section in SENDERS:
         for el in getattr(scene, section):
-            for name in _closure([el.to], routers) & listed:
+            for name in reachable_from([el.to], routers) & listed:
                 feeders[name].append(el.name)
     for i, m in enumerate(scene.merges):
         if m.inputs is None:
@@ -453,8 +445,8 @@ def _check_topology(scene: Scene, kinds: dict[str, str], src: YamlSource, first_
     for a, outs in succ.items():
         for b in outs:
             pred[b].append(a)
-    reach = _closure([s.name for s in scene.sources], succ)
-    to_sink = _closure([s.name for s in scene.sinks], pred)
+    reach = reachable_from([s.name for s in scene.sources], succ)
+    to_sink = reachable_from([s.name for s in scene.sinks], pred)
     for name, section in kinds.items():
         where = first_at[name] + ("name",)
         if name not in reach:
@@ -490,7 +482,7 @@ def _check_topology(scene: Scene, kinds: dict[str, str], src: YamlSource, first_
         if d.name not in choosing:
             continue
         for j, out in enumerate(d.outputs):
-            seen = _closure([out], {n: succ[n] for n in routers})
+            seen = reachable_from([out], {n: succ[n] for n in routers})
             bad = sorted((seen & choosing) - {d.name} | ({d.name} & seen))
             if bad:
                 raise src.error(("diverters", i, "outputs", j), f"output {out!r} leads to choosing diverter "
@@ -517,10 +509,6 @@ def _check_topology(scene: Scene, kinds: dict[str, str], src: YamlSource, first_
 
 def reachable_from(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
     """Every element reachable from ``starts`` along ``edges`` (``starts`` included)."""
-    return _closure(starts, edges)
-
-
-def _closure(starts: list[str], edges: dict[str, list[str]]) -> set[str]:
     seen = set(starts)
     frontier = deque(starts)
     while frontier:

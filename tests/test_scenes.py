@@ -130,9 +130,12 @@ def test_layout_builds_a_world(scene):
     with twin.Twin(scene, seed=1, trace=False, warmup_s=0, physics=True, control_step_s=1.0) as tw:
         assert set(with_geometry) <= set(tw.world.names())
         tw.run(until=1200)  # event to event (no physics) until the line is full, then step the world
-        for _ in range(20):
+        parts = []
+        for _ in range(300):  # until a part is on a belt (a belt can be empty for a while)
             tw.step()
-        parts = [n for n in tw.world.names() if n.startswith("part/")]
+            parts = [n for n in tw.world.names() if n.startswith("part/")]
+            if parts:
+                break
         assert parts
         for name in parts:
             assert tw.world.state(name).xyz_m[2] > 0.0  # on a belt, above the floor

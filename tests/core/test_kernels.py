@@ -16,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
+from numba import njit
 
 import twin
 from tests.core.lines import build, busy_line, exp
 from twin.core.engine import Engine
 from twin.core.heap import HeapArrays, heap_cancel, heap_peek_time, heap_pop, heap_set, new_heap
-from twin.core.rng import next_u01, sample, stream_seed
+from twin.core.rng import next_u01, sample, std_exponential, stream_seed, ziggurat_tables
 
 DISTS = {
     "constant": {"dist": "constant", "value": 2.5},
@@ -93,6 +95,44 @@ def test_sample_mean_matches_distribution(kind):
     assert abs(draws.mean() - scene_dist.mean_value()) <= 4 * se + 1e-12
     if kind != "constant":
         assert draws.var() == pytest.approx(VARIANCE[kind], rel=0.08)
+
+
+@njit
+def _exponential_draws(params, rng_state, n):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = std_exponential(params, rng_state, 0)
+    return out
+
+
+def test_ziggurat_tables_have_equal_layers():
+    """Every layer of the exponential ziggurat has the same area (the method's premise)."""
+    x, f = ziggurat_tables()
+    areas = x[1:-1] * (f[2:] - f[1:-1])  # layers 1 .. 255: boxes [0, x_i] x [f_i, f_(i+1)]
+    base = x[1] * f[1] + math.exp(-x[1])  # layer 0: the box under f(r) plus the tail beyond r
+    np.testing.assert_allclose(areas, base, rtol=1e-9)
+    assert x[0] * f[1] == pytest.approx(base, rel=1e-12)
+    assert base == pytest.approx(3.949659822581572e-3, rel=1e-12)  # Marsaglia & Tsang's V for 256
+    assert np.all(np.diff(x) < 0) and x[-1] == 0.0
+
+
+def test_ziggurat_exponential_matches_the_distribution():
+    """A million ziggurat draws pass a Kolmogorov-Smirnov test against Exp(1), and the tail beyond
+    the base layer (drawn apart, as r + Exp(1)) has the right weight and shape."""
+    engine = Engine(_dist_scene(), seed=11)
+    draws = _exponential_draws(engine.params, engine.state.rng_state.copy(), 1_000_000)
+    assert draws.min() >= 0.0
+    assert scipy.stats.kstest(draws, "expon").pvalue > 1e-3
+    r = ziggurat_tables()[0][1]
+    tail = draws[draws > r]
+    expected = draws.size * math.exp(-r)  # about 453
+    assert abs(tail.size - expected) < 5 * math.sqrt(expected)
+    assert scipy.stats.kstest(tail - r, "expon").pvalue > 1e-3
+    # the wedges: within each of a few layers near the curve's bend, the density is still exp(-x)
+    for lo, hi in ((0.5, 0.6), (2.0, 2.2), (5.0, 6.0)):
+        inside = draws[(draws >= lo) & (draws < hi)]
+        assert inside.size == pytest.approx(draws.size * (math.exp(-lo) - math.exp(-hi)),
+                                            abs=5 * math.sqrt(inside.size))
 
 
 # an importable type: numba caches compiled signatures, which must unpickle in any process

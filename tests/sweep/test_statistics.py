@@ -52,17 +52,23 @@ def test_buffer_sweep_reproduces_the_closed_form_curve(tmp_path):
     diff = s["throughput_per_hour_diff"].iloc[-1]
     exact_gain = 3600 * (two_machine_exponential_throughput(1.0, 1.25, 6) - two_machine_exponential_throughput(1.0, 1.25, 1))
     assert abs(diff - exact_gain) <= s["throughput_per_hour_diff_ci95"].iloc[-1]
-    assert s["throughput_per_hour_diff_ci95"].iloc[-1] < 0.5 * s["throughput_per_hour_ci95"].iloc[-1]
+    # Over 300 replications the difference's standard deviation is about 0.52 of the level's with
+    # common random numbers, and about 1.3 times it with independent streams (sqrt(sd1^2 + sd6^2))
+    assert s["throughput_per_hour_diff_ci95"].iloc[-1] < 0.75 * s["throughput_per_hour_ci95"].iloc[-1]
 
 
 def test_confidence_intervals_shrink_as_one_over_sqrt_n(tmp_path):
-    """Half-widths for n = 16, 64, 256 replications: h * sqrt(n) / t(n-1) (the sample standard
-    deviation) agrees within 20%, so h falls by 2 for each 4x replications (within that tolerance)."""
+    """Half-widths for n = 64, 256, 1024 replications: h * sqrt(n) / t(n-1) (the sample standard
+    deviation) agrees within 35%, so h falls by 2 for each 4x replications.
+
+    The tolerance is the sampling error of a standard deviation, not slack: with 64 replications
+    s / sigma lies in [0.74, 1.27] with probability 99.9% (chi distribution, 63 degrees of freedom).
+    """
     scene = two_machines(tmp_path)
     halves = {}
-    for n in (16, 64, 256):
+    for n in (64, 256, 1024):
         r = twin.sweep(scene, {"b1.capacity": "2"}, replications=n, until=2000, executor="batch")
         halves[n] = float(r.summary["throughput_per_hour_ci95"].iloc[0])
     sds = {n: h * math.sqrt(n) / t_quantile_975(n - 1) for n, h in halves.items()}
-    assert max(sds.values()) / min(sds.values()) < 1.2, sds
-    assert 1.6 < halves[16] / halves[64] < 2.6 and 1.6 < halves[64] / halves[256] < 2.6, halves
+    assert max(sds.values()) / min(sds.values()) < 1.35, sds
+    assert 1.5 < halves[64] / halves[256] < 2.7 and 1.7 < halves[256] / halves[1024] < 2.35, halves

@@ -14,7 +14,7 @@ import numpy as np
 from ..scene.models import Distribution, Scene, Station, Storage
 from . import layout as L
 from .heap import new_heap
-from .rng import DIST_KIND, stream_seed
+from .rng import DIST_KIND, stream_seed, ziggurat_tables
 
 __all__ = ["Names", "compile_scene", "initial_state", "storage_targets"]
 
@@ -348,6 +348,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         node_kind=node_kind, node_out=node_out, node_cap=node_cap, node_prio=node_prio,
         pred_off=pred_off, pred_len=pred_len, pred_idx=arr(pred_idx, np.int32), node_q_off=q_off,
         **dists.arrays(),
+        zig_x=np.array(ziggurat_tables()[0]), zig_f=np.array(ziggurat_tables()[1]),
         node_rng=np.arange(n, dtype=np.int64), node_rng2=np.arange(n, 2 * n, dtype=np.int64),
         fail_rng=np.arange(2 * n, 2 * n + n_fail, dtype=np.int64),
         type_length_m=np.array([p.length_m for p in scene.part_types]),

@@ -80,6 +80,8 @@ PARAM_SPEC = {
     "dist_off": "i8",
     "dist_len": "i8",
     "emp_values": "f8",
+    "zig_x": "f8",
+    "zig_f": "f8",
     "node_rng": "i8",
     "node_rng2": "i8",
     "fail_rng": "i8",

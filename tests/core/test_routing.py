@@ -184,3 +184,39 @@ def test_fifo_merge_serves_buffers_by_waiting_time():
     per_type = k["throughput"]["per_part_type"]
     assert per_type["a"] + per_type["b"] == 900
     assert abs(per_type["a"] - per_type["b"]) <= 1
+
+
+@pytest.mark.parametrize("rule", ["round_robin", "shortest_queue"])
+def test_trace_names_every_routing_point_a_part_crosses(rule):
+    """Each part enters and leaves each merge and diverter on its way, at the instant it moves on,
+    between leaving the element before and entering the one after, and the diverter's record
+    agrees with the branch the part took."""
+    scene = build(
+        part_types=("a", "b"),
+        sources=[{"name": "sa", "to": "join", "interarrival": exp(2.0), "part_mix": {"a": 1}},
+                 {"name": "sb", "to": "join", "interarrival": exp(2.0), "part_mix": {"b": 1}}],
+        merges=[{"name": "join", "to": "split", "rule": "fifo"}],
+        diverters=[{"name": "split", "rule": rule, "outputs": ["m1", "m2"]},
+                   {"name": "sort", "rule": "by_part_type", "routes": {"a": "out_a"}, "default": "out_b"}],
+        stations=[{"name": "m1", "to": "sort", "process_time": exp(1.5)},
+                  {"name": "m2", "to": "sort", "process_time": exp(1.5)}],
+        sinks=[{"name": "out_a"}, {"name": "out_b"}],
+    )
+    tw = run(scene, 2_000.0, trace=True)
+    tr = tw.trace()
+    by_part: dict[int, list[tuple[str, str, float]]] = {}
+    for pid, ev, el, t in zip(tr["part_id"], tr["event"], tr["element"], tr["t_s"], strict=True):
+        if ev in ("enter", "leave", "exit"):
+            by_part.setdefault(int(pid), []).append((str(ev), str(el), float(t)))
+    finished = [seq for seq in by_part.values() if seq[-1][0] == "exit"]
+    assert len(finished) > 500
+    for seq in finished:
+        names = [(ev, el) for ev, el, _ in seq]
+        station = "m1" if ("enter", "m1") in names else "m2"
+        sink = seq[-1][1]
+        assert names == [("leave", names[0][1]), ("enter", "join"), ("leave", "join"), ("enter", "split"),
+                         ("leave", "split"), ("enter", station), ("leave", station), ("enter", "sort"),
+                         ("leave", "sort"), ("exit", sink)], names
+        times = [t for _, _, t in seq]
+        assert times[0] == times[1] == times[2] == times[3] == times[4] == times[5]  # routing takes no time
+        assert times[6] == times[7] == times[8] == times[9]

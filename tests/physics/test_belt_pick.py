@@ -141,3 +141,44 @@ def test_a_belt_too_fast_for_the_arm_is_a_clear_error():
             pp.pick_from_belt("p", belt)
     finally:
         w.close()
+
+
+def test_parts_placed_onto_a_running_belt_ride_on_from_where_they_were_put():
+    """Picked off one belt, put down on another: each part is let go within 5 mm and 3 degrees of
+    its belt pose and from then on rides that belt at its speed."""
+    w, infeed, robot, pp = _cell()
+    outfeed = Belt(w, "outfeed", (-0.3, 0.55, BELT_Z), (0.9, 0.55, BELT_Z), width_m=0.25, speed_mps=0.1)
+    handed = []
+    carry = outfeed.carry
+
+    def recording_carry(part, s_m, **kwargs):
+        handed.append((part, np.array(w.state(part).xyz_m), _yaw(w.state(part).quat_xyzw), s_m, kwargs))
+        carry(part, s_m, **kwargs)
+
+    outfeed.carry = recording_carry
+    try:
+        for i, (s_m, lateral, yaw) in enumerate([(0.4, 0.0, 0.0), (0.6, 0.05, 0.5), (0.8, -0.04, -0.3)]):
+            name = f"part/{i}"
+            w.add_box(name, HALF, (0, 0, -1), mass_kg=0.2)
+            infeed.carry(name, 0.05)
+            pp.pick_from_belt(name, infeed)
+            t0 = w.time_s
+            pp.place_on_belt(outfeed, s_m, lateral_m=lateral, yaw_rad=yaw)
+            part, xyz, got_yaw, s_handed, kwargs = handed[-1]
+            assert part == name and s_handed == s_m
+            target = outfeed.point(s_m, lateral, HALF[2])  # the part's centre on the belt
+            assert np.linalg.norm(xyz - target) < 0.005
+            assert _angle_deg(got_yaw - (outfeed.yaw_rad + yaw)) < 3.0
+            # since it was let go it has ridden the belt: where it is now says how long ago that was
+            assert 0.0 < outfeed.s(name) - s_m < 0.1 * (w.time_s - t0)
+            before, t1 = outfeed.s(name), w.time_s
+            w.step(240)
+            assert outfeed.s(name) - before == pytest.approx(0.1 * (w.time_s - t1), abs=1e-9)
+            assert w.state(name).xyz_m[2] == pytest.approx(BELT_Z + HALF[2], abs=2e-4)
+        with pytest.raises(SimulationError, match="off a belt 1.2 m long"):
+            w.add_box("extra", HALF, (0, 0, -1), mass_kg=0.2)
+            infeed.carry("extra", 0.05)
+            pp.pick_from_belt("extra", infeed)
+            pp.place_on_belt(outfeed, 1.5)
+    finally:
+        w.close()

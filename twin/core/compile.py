@@ -345,6 +345,9 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         n_nodes=n, n_types=nt, n_srv=n_srv, n_fail=n_fail, n_cal=n_cal, pool_size=pool,
         slot_b=n, slot_srv=2 * n, slot_fail=2 * n + n_srv, slot_cal=2 * n + n_srv + n_fail,
         n_slots=2 * n + n_srv + n_fail + n_cal,
+        # trace records one transfer may write: leave, enter, setup/process start, exit ... (16 with
+        # slack) plus an enter and a leave at each routing point it crosses (each at most once)
+        trace_room=16 + 2 * int(((node_kind == L.KIND_DIVERTER) | (node_kind == L.KIND_MERGE)).sum()),
         node_kind=node_kind, node_out=node_out, node_cap=node_cap, node_prio=node_prio,
         pred_off=pred_off, pred_len=pred_len, pred_idx=arr(pred_idx, np.int32), node_q_off=q_off,
         **dists.arrays(),
@@ -457,7 +460,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         ext_q=np.zeros(2 * max(n_srv, 1), np.int32), ext_n=np.zeros(1, np.int64),
         fl_count=np.zeros(max(n_fail, 1), np.int64),
         fl_down=np.zeros(max(n_fail, 1), np.bool_), fl_due_op=np.zeros(max(n_fail, 1)),
-        dv_rr=np.zeros(n, np.int64), cal_on=np.ones(max(n_cal, 1), np.bool_),
+        dv_rr=np.zeros(n, np.int64), dv_pick=np.full(n, -1, np.int32), cal_on=np.ones(max(n_cal, 1), np.bool_),
         sink_count=np.zeros((n, nt), np.int64), sink_defective=np.zeros(n, np.int64), sink_failed=np.zeros(n, np.int64),
         sink_first_pass=np.zeros(n, np.int64),
         lt_t=np.zeros(lt_cap), lt_value=np.zeros(lt_cap), lt_type=np.zeros(lt_cap, np.int32),

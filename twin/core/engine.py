@@ -51,8 +51,9 @@ class Engine:
         self._p = to_struct_params(self.params)
         self._pending_external: list[int] = []
         self._set(initial_state(self.params, seeds, trace, log_capacity, log_capacity))
-        # room an event handler needs before its cascade (which pauses itself when a log fills up)
-        self._trace_margin = 64
+        # room an event handler needs before its cascade (which pauses itself when a log fills up):
+        # its own records plus one whole transfer (a drop-on-block source transfers directly)
+        self._trace_margin = 48 + int(self.params.trace_room)
         self._lt_margin = 4
         n_eyes = len(self.names.photo_eyes)
         self.eye_blocked = np.zeros(max(n_eyes, 1), np.bool_)

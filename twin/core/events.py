@@ -13,7 +13,6 @@ from numba import njit
 
 from .accounting import count_change, server_refresh, trace, wip_change
 from .flow import (
-    TRACE_ROOM,
     alloc_part,
     belt_d,
     cancel_timer,
@@ -79,7 +78,7 @@ def _drain(P, S, t):
     """Run the transfer cascade until the worklist is empty or a log is full; return parts moved."""
     moved = 0
     cap = S.wl_cap
-    while S.wl_len[0] > 0 and logs_have_room(S):
+    while S.wl_len[0] > 0 and logs_have_room(P, S):
         n = S.wl[S.wl_head[0]]
         S.wl_head[0] = ring_index(S.wl_head[0] + 1, cap)
         S.wl_len[0] -= 1
@@ -91,8 +90,8 @@ def _drain(P, S, t):
 
 
 @njit(cache=True)
-def _log_full_status(S):
-    if tracing(S) and S.tr_n[0] + TRACE_ROOM > S.tr_cap:
+def _log_full_status(P, S):
+    if tracing(S) and S.tr_n[0] + P.trace_room > S.tr_cap:
         return ST_TRACE_FULL
     return ST_LEADTIME_FULL
 
@@ -324,7 +323,7 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
     if S.wl_len[0] > 0:  # finish a cascade paused for log room before anything else happens
         _drain(P, S, S.t[0])
         if S.wl_len[0] > 0:
-            return _log_full_status(S)
+            return _log_full_status(P, S)
     while True:
         if S.ext_n[0] > 0:
             return ST_EXTERNAL
@@ -362,7 +361,7 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         if moved > MAX_MOVES_PER_INSTANT:
             return ST_ZENO
         if S.wl_len[0] > 0:
-            return _log_full_status(S)
+            return _log_full_status(P, S)
 
 
 @njit(cache=True)

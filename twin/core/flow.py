@@ -92,19 +92,16 @@ def wl_push_front(S, n):
     S.wl_in[n] = True
 
 
-#: Most trace records one transfer writes (leave, enter, exit or setup/process start, ...), with slack.
-TRACE_ROOM = 16
-
-
 @njit(cache=True, inline="always")
-def logs_have_room(S):
-    """Whether the trace and lead-time logs can take one more transfer.
+def logs_have_room(P, S):
+    """Whether the trace and lead-time logs can take one more transfer (``P.trace_room`` records:
+    the most one transfer writes, routing points included).
 
     Cascades check this before every transfer and pause (the worklist keeps the rest) when a log is
     full, so the engine can grow it and resume exactly where it stopped: logs never need to be
     sized for the largest possible cascade, and no record is ever dropped.
     """
-    return (not tracing(S) or S.tr_n[0] + TRACE_ROOM <= S.tr_cap) and S.lt_n[0] < S.lt_cap
+    return (not tracing(S) or S.tr_n[0] + P.trace_room <= S.tr_cap) and S.lt_n[0] < S.lt_cap
 
 
 @njit(cache=True, inline="always")
@@ -229,6 +226,7 @@ def resolve(P, S, node, p, t):
             cand = _follow(P, S, P.dv_out[off + k], p)
             if can_accept(P, S, cand, t):
                 S.dv_rr[node] = (k + 1) % m
+                S.dv_pick[node] = P.dv_out[off + k]
                 return cand
         return -1
     best = -1
@@ -238,6 +236,7 @@ def resolve(P, S, node, p, t):
         if can_accept(P, S, cand, t) and S.node_count[cand] < best_q:
             best = cand
             best_q = S.node_count[cand]
+            S.dv_pick[node] = P.dv_out[off + j]
     return best
 
 
@@ -547,7 +546,7 @@ def try_send(P, S, n, t):
     kind = P.node_kind[n]
     moved = 0
     while True:
-        if not logs_have_room(S):
+        if not logs_have_room(P, S):
             wl_push_front(S, n)
             return moved
         if kind == KIND_SOURCE:
@@ -561,6 +560,8 @@ def try_send(P, S, n, t):
                 S.node_blocked_since[n] = S.srv_done_t[S.part_srv[p]] if kind == KIND_STATION else t
             return moved
         take(P, S, n, p, t)
+        if tracing(S):
+            trace_route(P, S, P.node_out[n], target, p, t)
         accept(P, S, target, p, t)
         moved += 1
         # The part that waited has gone: close the wait, so that the next ready part's wait (which
@@ -570,6 +571,29 @@ def try_send(P, S, n, t):
             wake_preds(P, S, n)
     unblock_if_moved(S, n, t)  # nothing ready (e.g. the station went down): not blocked either
     return moved
+
+
+@njit(cache=True)
+def trace_route(P, S, node, target, p, t):
+    """Trace part ``p`` entering and leaving each routing point (merge, diverter) on its way from
+    ``node`` to storage node ``target``, all at time ``t``: the way ``resolve`` just chose."""
+    while node != target and node >= 0:
+        kind = P.node_kind[node]
+        if kind == KIND_MERGE:
+            nxt = P.node_out[node]
+        elif kind == KIND_DIVERTER:
+            rule = P.dv_rule[node]
+            if rule == DV_BY_TYPE:
+                nxt = P.dv_type_target[node * P.n_types + S.part_type[p]]
+            elif rule == DV_BY_INSPECTION:
+                nxt = P.dv_fail[node] if S.part_insp[p] == INSP_FAIL else P.dv_pass[node]
+            else:
+                nxt = S.dv_pick[node]  # round robin or shortest queue: the output it picked
+        else:
+            return
+        trace(S, TR_ENTER, p, node, 0, t)
+        trace(S, TR_LEAVE, p, node, 0, t)
+        node = nxt
 
 
 @njit(cache=True)

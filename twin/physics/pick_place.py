@@ -173,11 +173,12 @@ class PickPlace:
         self._grip(part)
         return t + self._line(pick, pick + up, q_pick)
 
-    def place(self, target_xyz, target_yaw_rad: float) -> float:
+    def place(self, target_xyz, target_yaw_rad: float, *, on_release=None) -> float:
         """Place the held part with its top-face centre at ``target_xyz`` and yaw ``target_yaw_rad``.
 
         The tool pose is computed from where the part actually sits in the gripper (measured when it
-        was gripped), so an off-centre grip does not become a placement error.
+        was gripped), so an off-centre grip does not become a placement error. ``on_release(part)``
+        is called the moment the part is let go, before the retreat (a belt taking it over).
         """
         c = self.robot.world.client
         up = np.array([0.0, 0.0, self.approach_m])
@@ -191,8 +192,30 @@ class PickPlace:
             t += self._line(place + up, place, ee_quat)
         except SimulationError as exc:
             raise SimulationError(f"cannot reach the place pose {_mm(target_xyz)}: {exc}") from None
-        self.gripper.release()
+        part = self.gripper.release()
+        if on_release is not None and part is not None:
+            on_release(part)
         return t + self._line(place, place + up, ee_quat)
+
+    def place_on_belt(self, belt: Belt, s_m: float, *, lateral_m: float = 0.0, yaw_rad: float = 0.0) -> float:
+        """Put the held part down on a running ``belt``, centred ``s_m`` along it and ``lateral_m``
+        across, turned ``yaw_rad`` from the belt's direction; the belt carries it on from the moment
+        it is let go. Returns the duration (physics seconds).
+
+        The arm puts the part down where that belt point is (it does not track the belt: the part is
+        still until released, like a part set down by a pusher), so the belt must be level.
+        """
+        if abs(belt.pitch_rad) > 1e-6:
+            raise SimulationError(f"belt {belt.name!r} is inclined ({math.degrees(belt.pitch_rad):.1f} deg): "
+                                  "parts are placed only onto level belts")
+        if not 0.0 <= s_m <= belt.length_m:
+            raise SimulationError(f"belt {belt.name!r}: position {s_m} m is off a belt {belt.length_m} m long")
+        if abs(lateral_m) > 0.5 * belt.width_m:
+            raise SimulationError(f"belt {belt.name!r}: lateral offset {lateral_m} m is off a belt "
+                                  f"{belt.width_m} m wide")
+        top = belt.point(s_m, lateral_m, 2.0 * self._held_half_height)
+        return self.place(top, belt.yaw_rad + yaw_rad,
+                          on_release=lambda part: belt.carry(part, s_m, lateral_m=lateral_m, yaw_rad=yaw_rad))
 
     def cycle(self, part: str, part_top_xyz, part_yaw_rad: float, target_xyz, target_yaw_rad: float) -> float:
         """One pick-and-place of a resting part; return its duration (physics seconds).

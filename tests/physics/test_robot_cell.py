@@ -264,6 +264,43 @@ def test_the_cell_is_measured_among_its_neighbours_in_the_layout():
         twin.load_scene_text(near, "cell.yaml")
 
 
+def test_bins_and_meshes_near_the_cell_are_obstacles_too(tmp_path):
+    """A bin stands in the cell's world as its floor and four walls (turned with it) and the arm
+    detours over a wall between pick and place; a mesh stands as its bounding box; one the arm
+    would run into is named."""
+    import trimesh
+
+    from twin.physics.robot_cell import layout_obstacles
+
+    cycle = twin.load_scene_text(CELL).stations[0].robot_cycle_s
+    tote = CELL + ("fixtures: [{name: tote, shape: bin, xyz_m: [1.3, 0.0, 0.3], yaw_deg: 90, size_m: [0.2, 0.3, 0.6],"
+                   " wall_m: 0.02}]\n")
+    scene = twin.load_scene_text(tote)
+    boxes = {name: (half, centre, yaw) for name, half, centre, yaw in layout_obstacles(scene, scene.stations[0])}
+    assert sorted(boxes) == ["tote/floor", "tote/wall_+x", "tote/wall_+y", "tote/wall_-x", "tote/wall_-y"]
+    half, centre, yaw = boxes["tote/wall_+x"]  # the bin's +x wall, turned 90 degrees: on the +y side
+    assert half == pytest.approx((0.01, 0.15, 0.3)) and yaw == pytest.approx(np.pi / 2)
+    assert centre == pytest.approx((1.3, 0.09, 0.3))
+    assert boxes["tote/floor"][1] == pytest.approx((1.3, 0.0, 0.01))
+    assert scene.stations[0].robot_cycle_s == cycle  # within reach of the base, but out of the way
+    # under the arm's ready pose, the walls are in the way
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell: .*'tote/wall_"):
+        twin.load_scene_text(tote.replace("[1.3, 0.0, 0.3]", "[0.5, 0.0, 0.3]"), "cell.yaml")
+
+    block = trimesh.creation.box(extents=(0.2, 0.1, 0.3))
+    block.apply_translation((0.1, 0.05, 0.15))  # corner at the file's origin
+    block.export(tmp_path / "block.stl")
+    meshed = CELL + "fixtures: [{name: cabinet, shape: mesh, mesh: block.stl, scale: 2, xyz_m: [1.4, 0, 0], yaw_deg: 90}]\n"
+    (tmp_path / "cell.yaml").write_text(meshed)
+    scene = twin.load_scene(tmp_path / "cell.yaml")
+    [(name, half, centre, yaw)] = layout_obstacles(scene, scene.stations[0])
+    assert name == "cabinet" and half == pytest.approx((0.2, 0.1, 0.3))
+    assert centre == pytest.approx((1.4 - 0.1, 0.2, 0.3))  # the box's centre (0.2, 0.1) turned 90 degrees
+    (tmp_path / "cell.yaml").write_text(meshed.replace("[1.4, 0, 0]", "[0.45, -0.05, 0]"))
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell: .*'cabinet'"):
+        twin.load_scene(tmp_path / "cell.yaml")
+
+
 def test_a_palletizing_cell_averages_its_cycle_over_the_pallet_and_a_tray_feeds_it():
     """A pallet of two slots: two cycles, one per slot, and the cycle time is their mean (the
     farther slot takes a little longer). A tray of two pockets works the same way on the pick side;

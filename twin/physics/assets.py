@@ -39,6 +39,12 @@ class MeshData:
         return self.vertices.max(axis=0) - self.vertices.min(axis=0)
 
 
+def mesh_bounds(path: str, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper corners of the bounding box of the mesh file at ``path`` (scaled), in its frame."""
+    vertices = load_mesh(path, scale).vertices
+    return vertices.min(axis=0), vertices.max(axis=0)
+
+
 def load_mesh(path: str, scale: float = 1.0) -> MeshData:
     """Load the mesh file at ``path``, scaled by ``scale``; fall back to its convex hull when needed.
 
@@ -58,18 +64,24 @@ def load_mesh(path: str, scale: float = 1.0) -> MeshData:
     return _checked(mesh, path)
 
 
+def bin_boxes(size_m, wall_m: float = 0.01) -> list[tuple[str, tuple, tuple]]:
+    """The five boxes of an open box of outer size ``size_m`` centred on the origin: (label, full
+    extents, centre) of the floor and the walls at -x, +x, -y, +y (``wall_m`` thick)."""
+    sx, sy, sz = (float(v) for v in size_m)
+    w = min(float(wall_m), 0.25 * min(sx, sy), 0.5 * sz)
+    return [
+        ("floor", (sx, sy, w), (0.0, 0.0, -0.5 * sz + 0.5 * w)),
+        ("wall_-x", (w, sy, sz), (-0.5 * sx + 0.5 * w, 0.0, 0.0)), ("wall_+x", (w, sy, sz), (0.5 * sx - 0.5 * w, 0.0, 0.0)),
+        ("wall_-y", (sx - 2 * w, w, sz), (0.0, -0.5 * sy + 0.5 * w, 0.0)),
+        ("wall_+y", (sx - 2 * w, w, sz), (0.0, 0.5 * sy - 0.5 * w, 0.0)),
+    ]
+
+
 def bin_mesh(size_m, wall_m: float = 0.01) -> MeshData:
     """An open box of outer size ``size_m`` (x, y, z) with walls and floor ``wall_m`` thick, centred
     on the origin."""
-    sx, sy, sz = (float(v) for v in size_m)
-    w = min(float(wall_m), 0.25 * min(sx, sy), 0.5 * sz)
-    parts = [
-        ((sx, sy, w), (0, 0, -0.5 * sz + 0.5 * w)),  # floor
-        ((w, sy, sz), (-0.5 * sx + 0.5 * w, 0, 0)), ((w, sy, sz), (0.5 * sx - 0.5 * w, 0, 0)),
-        ((sx - 2 * w, w, sz), (0, -0.5 * sy + 0.5 * w, 0)), ((sx - 2 * w, w, sz), (0, 0.5 * sy - 0.5 * w, 0)),
-    ]
     boxes = [trimesh.creation.box(extents=ext, transform=trimesh.transformations.translation_matrix(c))
-             for ext, c in parts]
+             for _, ext, c in bin_boxes(size_m, wall_m)]
     mesh = trimesh.util.concatenate(boxes)
     return MeshData(np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64), False, "bin")
 

@@ -176,15 +176,35 @@ def _sight(camera, belt: Belt, part: str, name: str, errors_out: list | None):
 REACH_RADIUS_M = 1.5
 
 
+def _offset(xyz, local, yaw_deg: float) -> tuple[float, float, float]:
+    """``xyz`` plus the point ``local`` of a body turned ``yaw_deg`` about the vertical."""
+    yaw = math.radians(yaw_deg)
+    lx, ly, lz = (float(v) for v in local)
+    return (xyz[0] + lx * math.cos(yaw) - ly * math.sin(yaw), xyz[1] + lx * math.sin(yaw) + ly * math.cos(yaw),
+            xyz[2] + lz)
+
+
 def layout_obstacles(scene: Scene, station) -> list[tuple]:
     """The boxes of the scene's 3D layout around ``station``'s robot, as (name, half extents,
-    centre, yaw): box fixtures and the geometry of other stations, buffers, sources, sinks and
-    storages, within reach of its base. Left out: the station's own box (the robot's pedestal or
-    table), any box under the base, and the belt it picks from (the cell models that one)."""
+    centre, yaw): fixtures (a box; a bin as its floor and four walls, named ``<bin>/floor``,
+    ``<bin>/wall_+x`` ...; a mesh as its bounding box) and the geometry of other stations,
+    buffers, sources, sinks and storages, within reach of its base. Left out: the station's own box
+    (the robot's pedestal or table), any box under the base, and the belt it picks from (the cell
+    models that one)."""
+    from .assets import bin_boxes, mesh_bounds  # trimesh only where a layout has bins or meshes
+
     cell = station.robot_cell
     bx, by, bz = cell.base_xyz_m
-    boxes = [(fx.name, fx.size_m, fx.xyz_m, fx.yaw_deg) for fx in scene.fixtures
-             if fx.shape == "box" and fx.size_m is not None]
+    boxes = []
+    for fx in scene.fixtures:
+        if fx.shape == "box" and fx.size_m is not None:
+            boxes.append((fx.name, fx.size_m, fx.xyz_m, fx.yaw_deg))
+        elif fx.shape == "bin" and fx.size_m is not None:
+            boxes += [(f"{fx.name}/{label}", size, _offset(fx.xyz_m, centre, fx.yaw_deg), fx.yaw_deg)
+                      for label, size, centre in bin_boxes(fx.size_m, fx.wall_m)]
+        elif fx.shape == "mesh":
+            lo, hi = mesh_bounds(fx.mesh_path, fx.scale)  # kept clear of as a whole: its bounding box
+            boxes.append((fx.name, tuple(hi - lo), _offset(fx.xyz_m, 0.5 * (lo + hi), fx.yaw_deg), fx.yaw_deg))
     for section in ("stations", "buffers", "sources", "sinks", "storages"):
         for el in getattr(scene, section):
             if el.geometry is not None and el.name != station.name:

@@ -41,9 +41,16 @@ BELT_Z = 0.3
 N_PARTS = 20
 
 
-def build():
-    """Belt, staging table, pallet, the arm, and 20 parts resting on the staging table."""
+def build(recorder: list | None = None):
+    """Belt, staging table, pallet, the arm, and 20 parts resting on the staging table.
+
+    ``recorder``: a list to record the world-changing calls into from the end of the build on (the
+    recording wrappers go in first, so that the belt and gripper, which keep the calls they make
+    every step, keep the wrappers)."""
     w = World()
+    recording = [False]
+    if recorder is not None:
+        record_world_changes(w.client, recorder, recording)
     w.add_floor()
     belt = Belt(w, "infeed", (0.6, -0.8, BELT_Z), (0.6, 0.4, BELT_Z), width_m=0.3, speed_mps=0.15)
     w.add_box("staging", (0.3, 0.4, 0.5 * BELT_Z), (-0.7, -0.4, 0.5 * BELT_Z))
@@ -53,6 +60,7 @@ def build():
         w.add_box(f"part/{k}", HALF, (-0.9 + 0.1 * (k % 5), -0.7 + 0.12 * (k // 5), BELT_Z + HALF[2]),
                   mass_kg=0.2)
     w.step(240)  # settle: resting parts fall asleep
+    recording[0] = True
     return w, belt, robot
 
 
@@ -66,22 +74,21 @@ WORLD_CHANGES = ("stepSimulation", "resetJointStatesMultiDof", "resetJointState"
                  "createConstraint", "changeConstraint", "removeConstraint", "changeDynamics")
 
 
-def record_world_changes(client) -> list[tuple[str, tuple, dict]]:
-    """Record every world-changing call made through ``client`` from now on, in order.
+def record_world_changes(client, log: list, recording: list) -> None:
+    """Append every world-changing call made through ``client`` to ``log`` while ``recording[0]``.
 
-    The client caches one bound function per name, so replacing those entries reaches every caller.
-    Constraint ids are assumed to repeat on an identical world (they are handed out in order).
+    The client caches one bound function per name, so replacing those entries reaches every caller
+    that looks the call up afterwards. Constraint ids repeat on an identical world (handed out in order).
     """
-    log: list[tuple[str, tuple, dict]] = []
     for name in WORLD_CHANGES:
         fn = getattr(client, name)
 
-        def recording(*args, _fn=fn, _name=name, **kwargs):
-            log.append((_name, args, kwargs))
+        def wrapper(*args, _fn=fn, _name=name, **kwargs):
+            if recording[0]:
+                log.append((_name, args, kwargs))
             return _fn(*args, **kwargs)
 
-        setattr(client, name, recording)
-    return log
+        setattr(client, name, wrapper)
 
 
 def run_cell(w, belt, robot, picks: int) -> None:
@@ -107,8 +114,8 @@ def main() -> None:
     picks = 5 if args.quick else 20
     # first, untimed: the twin's run with every world-changing call recorded (recording 50,000
     # calls or so costs time of its own, mostly the garbage collector walking the growing log)
-    w, belt, robot = build()
-    recorded = record_world_changes(w.client)
+    recorded: list[tuple[str, tuple, dict]] = []
+    w, belt, robot = build(recorded)
     run_cell(w, belt, robot, picks)
     recorded_final = part_positions(w)
     w.close()

@@ -123,3 +123,62 @@ def test_parts_tipped_into_a_bin_go_into_pallet_slots():
         assert max(y for _, y in errors) <= 3.0
     finally:
         w.close()
+
+
+def _shelf_cell():
+    """A pick table, and a two-level shelf in front of the arm (open towards it, along +x): the lower
+    shelf's top at 0.3 m, the upper shelf's underside at 0.85 m, posts at both sides."""
+    w = World()
+    w.add_floor()
+    w.add_box("table_in", (0.2, 0.3, 0.2), (0.0, -0.6, 0.2))
+    w.add_box("shelf_low", (0.15, 0.3, 0.01), (0.7, 0.0, 0.29))
+    w.add_box("shelf_high", (0.15, 0.3, 0.01), (0.7, 0.0, 0.86))
+    for side in (-1, 1):
+        w.add_box(f"post_{side}", (0.15, 0.01, 0.45), (0.7, side * 0.31, 0.45))
+    w.add_box("back", (0.01, 0.3, 0.45), (0.86, 0.0, 0.45))
+    robot = Robot(w, "cell/arm", "kuka_iiwa/model.urdf")
+    return w, robot, PickPlace(robot, SuctionGripper(robot))
+
+
+def test_parts_are_put_into_a_shelf_slot_sideways_without_touching_the_shelves():
+    """Under a shelf the part goes in level from the aisle, is set down and let go: it rests within
+    5 mm and 3 degrees of its slot, and neither the arm nor the part touches the shelves, posts or
+    back wall at any physics step of the motion."""
+    w, robot, pp = _shelf_cell()
+    rack = [w.body(n) for n in ("shelf_low", "shelf_high", "post_-1", "post_1", "back")]
+    c = w.client
+    touches = []
+
+    def watch(dt_s):
+        held = pp.gripper.holding
+        for body in rack:
+            if c.getContactPoints(robot.body, body) or (held and c.getContactPoints(w.body(held), body)):
+                touches.append((w.time_s, body))
+
+    try:
+        for i, (y, yaw) in enumerate([(-0.12, 0.0), (0.0, 0.4), (0.1, 0.3)]):
+            name = f"part/{i}"
+            w.add_box(name, HALF, (0.0, -0.6, TABLE_TOP + HALF[2] + 0.001), mass_kg=0.2)
+            w.step(60)
+            pp.pick(name, np.array(w.state(name).xyz_m) + [0, 0, HALF[2]], 0.0)
+            target = np.array([0.72, y, 0.3 + 2 * HALF[2]])
+            w.add_step_hook(watch)
+            pp.place_in_slot(target, yaw, (1.0, 0.0))
+            w.remove_step_hook(watch)
+            w.step(120)
+            s = w.state(name)
+            assert np.linalg.norm(np.array(s.xyz_m) - (target - [0, 0, HALF[2]])) < 0.005
+            assert abs(math.degrees((_yaw(s.quat_xyzw) - yaw + math.pi) % (2 * math.pi) - math.pi)) < 3.0
+        # only the parts rest on the lower shelf; the way in and out never touched the rack
+        assert touches == [], touches[:5]
+        # a slot too low for part and tool (a board 5 cm above the part) is refused before the arm
+        # goes in, with the part still held
+        w.add_box("lid", (0.1, 0.3, 0.005), (0.75, 0.0, 0.395))
+        w.add_box("part/x", HALF, (0.0, -0.6, TABLE_TOP + HALF[2] + 0.001), mass_kg=0.2)
+        w.step(60)
+        pp.pick("part/x", np.array(w.state("part/x").xyz_m) + [0, 0, HALF[2]], 0.0)
+        with pytest.raises(SimulationError, match=r"cannot put the part into the slot at \(0.75, 0.0, 0.34\): .*mm"):
+            pp.place_in_slot((0.75, 0.0, 0.34), 0.0, (1.0, 0.0))
+        assert pp.gripper.holding == "part/x" and not c.getContactPoints(robot.body, w.body("lid"))
+    finally:
+        w.close()

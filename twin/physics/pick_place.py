@@ -197,6 +197,59 @@ class PickPlace:
             on_release(part)
         return t + self._line(place, place + up, ee_quat)
 
+    def place_in_slot(self, target_xyz, target_yaw_rad: float, entry_xy, *, lift_m: float = 0.03) -> float:
+        """Place the held part into a shelf slot with a shelf above it, entering sideways.
+
+        The part goes in level, ``lift_m`` above where it will rest, along the horizontal direction
+        ``entry_xy`` (pointing from the aisle into the rack), from ``approach_m`` outside; it is set
+        down, let go, lifted back ``lift_m`` and drawn out the way it came. The ways in and out are
+        checked for clearance (``clearance_m``) against every static body, held part included; a
+        slot too tight for the part and the tool is an error naming it. Returns the duration (s).
+        """
+        direction = np.array([float(entry_xy[0]), float(entry_xy[1]), 0.0])
+        norm = float(np.linalg.norm(direction))
+        if not norm > 0.0:
+            raise SimulationError(f"entry direction {tuple(entry_xy)} into the slot is not a horizontal direction")
+        direction /= norm
+        c = self.robot.world.client
+        centre = np.asarray(target_xyz, float) - np.array([0.0, 0.0, self._held_half_height])
+        inv_pos, inv_quat = c.invertTransform(*self.gripper.held_pose)
+        ee_pos, ee_quat = c.multiplyTransforms(centre.tolist(), list(euler_to_quat(0.0, 0.0, target_yaw_rad)),
+                                               inv_pos, inv_quat)
+        place = np.array(ee_pos) + np.array([0.0, 0.0, 0.001])
+        inside = place + np.array([0.0, 0.0, float(lift_m)])
+        outside = inside - self.approach_m * direction
+        try:
+            t = self._transfer_to(outside, ee_quat)
+            t += self._checked_line(outside, inside, ee_quat)
+            t += self._line(inside, place, ee_quat)
+        except SimulationError as exc:
+            raise SimulationError(f"cannot put the part into the slot at {_mm(target_xyz)}: {exc}") from None
+        self.gripper.release()
+        t += self._line(place, inside, ee_quat)
+        return t + self._checked_line(inside, outside, ee_quat)
+
+    def _checked_line(self, start, end, quat) -> float:
+        """Like :meth:`_line`, but every leg is checked for clearance before the arm moves."""
+        robot, obstacles = self.robot, self.obstacles()
+        start_q, q, motions = robot.joints(), robot.joints(), []
+        try:
+            for k in range(1, self.descent_steps + 1):
+                nxt = robot.ik_near(start + (end - start) * k / self.descent_steps, quat, q,
+                                    tolerance_m=5e-4, tolerance_rad=5e-3).q
+                motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
+                closest, _ = robot.min_distance(motion, obstacles)
+                if closest < self.clearance_m:
+                    raise SimulationError(f"the straight move from {_mm(start)} to {_mm(end)} comes within "
+                                          f"{1000 * closest:.0f} mm of an obstacle (clearance "
+                                          f"{1000 * self.clearance_m:.0f} mm)")
+                motions.append(motion)
+                q = nxt
+        finally:
+            robot.set_joints(start_q)
+        robot.follow_all(motions)
+        return sum(m.duration_s for m in motions)
+
     def place_on_belt(self, belt: Belt, s_m: float, *, lateral_m: float = 0.0, yaw_rad: float = 0.0) -> float:
         """Put the held part down on a running ``belt``, centred ``s_m`` along it and ``lateral_m``
         across, turned ``yaw_rad`` from the belt's direction; the belt carries it on from the moment

@@ -392,8 +392,10 @@ class Robot:
         for label, q in (("start", start), ("goal", goal)):
             here = self.min_distance(plan_motion(q, q, self.limits.velocity, self.limits.acceleration), obstacles)[0]
             if here < clearance_m:
-                raise SimulationError(f"robot {self.name!r}: the {label} pose is only {1000 * here:.0f} mm from "
-                                      f"an obstacle (clearance {1000 * clearance_m:.0f} mm)")
+                gap = (f"touches an obstacle (overlap {max(1000 * -here, 0.0):.0f} mm)" if here <= 0.0 else
+                       f"is only {1000 * here:.0f} mm from an obstacle")
+                raise SimulationError(f"robot {self.name!r}: the {label} pose {gap} "
+                                      f"(clearance {1000 * clearance_m:.0f} mm)")
         direct = self.plan(goal, profile, q_start=start)
         closest, when = self.min_distance(direct, obstacles)
         if closest >= clearance_m:

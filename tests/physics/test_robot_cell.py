@@ -337,3 +337,54 @@ def test_a_place_near_the_base_is_reached_in_straight_lines_within_the_limits():
     qdd = np.diff(q, n=2, axis=0) / dt ** 2
     assert np.max(np.abs(qd)) <= 10.0 * 1.02  # the iiwa URDF's joint velocity limit
     assert np.max(np.abs(qdd) / np.array(KNOWN_ACCELERATION_LIMITS["kuka_iiwa/model.urdf"])) <= 1.05
+
+
+BIN_CELL = """
+version: 1
+part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
+sources: [{name: feed, to: tote_in, always_available: true}]
+buffers: [{name: tote_in, to: cell1, capacity: 6}]
+stations:
+  - name: cell1
+    to: out
+    process_time: 0.5
+    robot_cell:
+      base_xyz_m: [0, 0, 0]
+      pick_from: tote
+      pick_xyz_m: [0.55, -0.3, 0.1]
+      place_xyz_m: [0.5, 0.3, 0.44]
+sinks: [{name: out}]
+fixtures:
+  - {name: tote, shape: bin, xyz_m: [0.55, -0.3, 0.08], size_m: [0.44, 0.36, 0.16], wall_m: 0.01}
+"""
+
+
+def test_a_cell_picks_parts_tipped_into_a_bin_and_the_line_follows_its_cycle():
+    """Parts tipped into a bin fixture are picked topmost first wherever they came to rest: the
+    measured cycle is the same at every load, and the line it bottlenecks makes 1 / (cycle + own
+    process time) parts per second (within 2%)."""
+    scene = twin.load_scene_text(BIN_CELL)
+    cycle = scene.stations[0].robot_cycle_s
+    assert 3.0 < cycle < 20.0
+    assert twin.load_scene_text(BIN_CELL).stations[0].robot_cycle_s == cycle
+    assert len(scene.stations[0].robot_motion) > 0
+    with twin.Twin(scene, seed=1, trace=False) as tw:
+        tw.run(until=20_000.0)
+        rate = tw.kpis()["throughput"]["total"] / 20_000.0
+    assert rate == pytest.approx(1.0 / (cycle + 0.5), rel=0.02)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("pick_from: tote", "pick_from: totes"), r"pick_from: no conveyor or bin fixture named 'totes'\. Did you mean 'tote'"),
+    (("shape: bin", "shape: box"), r"pick_from: fixture 'tote' is a box; pick_from takes a conveyor or a fixture of "
+                                   r"shape bin"),
+    (("pick_xyz_m: [0.55, -0.3, 0.1]", "pick_xyz_m: [0.55, 0.3, 0.1]"), r"pick_xyz_m: pick_xyz_m \(0\.55, 0\.3\) is "
+                                                                         r"not over the inside of bin 'tote'"),
+    (("wall_m: 0.01}", "wall_m: 0.01, mass_kg: 2}"), r"bin 'tote' is a loose body"),
+    (("pick_from: tote", "pick_from: tote\n      vision_guided: true"), r"vision_guided: the camera looks at a belt"),
+    (("size_m: [0.08, 0.06, 0.04]", "size_m: [0.4, 0.06, 0.04]"), r"robot_cell: robot 'cell1': a part 0\.400 m long "
+                                                                    r"does not fit in the bin"),
+])
+def test_bad_bin_cells_are_named(change, message):
+    with pytest.raises(twin.SceneError, match=message):
+        twin.load_scene_text(BIN_CELL.replace(*change), "cell.yaml")

@@ -2,7 +2,8 @@
 
 Each cell is built on its own in a fresh World (DIRECT mode): the arm at its base pose, a stand
 under the place point, and either a stand under the pick point with a part on it, or (``pick_from``
-a conveyor) a belt through the pick point moving at the conveyor's speed with the part riding on it.
+a conveyor) a belt through the pick point moving at the conveyor's speed with the part riding on it,
+or (``pick_from`` a bin fixture) the bin with parts tipped into it, picked topmost first.
 The gripper is a suction cup or the arm's two fingers. Two pick-and-place cycles are played in
 physics; the second one, which starts where a cycle ends in steady state (above the place point),
 is the cycle time, without the time spent waiting for a part on the belt (in the line that wait is
@@ -14,6 +15,7 @@ scene loads.
 from __future__ import annotations
 
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +34,14 @@ __all__ = ["measure_cycle_s", "resolve_robot_cells"]
 
 _BELT_BEFORE_M, _BELT_AFTER_M = 1.2, 0.8  # belt length upstream and downstream of the pick point
 _SIGHT_AT_M = 0.18  # where along that belt a part is put on and (vision_guided) seen by the camera
+_RIM_CLEARANCE_M = 0.05  # a bin pick's straight approach starts this far above the bin's rim
 
 
 def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], name: str = "robot",
                     belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
                     belt_width_m: float = 0.4, motion_out: list | None = None,
                     sightings_out: list | None = None, part_mass_kg: float = 0.2,
-                    part_friction: float = 0.8, obstacles=()) -> float:
+                    part_friction: float = 0.8, obstacles=(), bin_fixture=None) -> float:
     """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
 
     ``motion_out``: a list that receives the cycle's commanded joint rows (one per physics step at
@@ -50,9 +53,13 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
     locates the part and the arm aims at that sighting; ``sightings_out`` receives, per cycle, the
     sighting's error against the truth: (position error m, yaw error rad).
 
+    ``bin_fixture``: (outer size, wall, centre, yaw rad) of an open bin the parts are picked from:
+    ``cell.bin_parts`` parts are tipped in around ``pick_xyz_m`` (x, y) and each cycle picks the
+    topmost where it came to rest; the approach is raised to clear the rim by 5 cm where needed.
+
     Raises:
-        SimulationError: when a pose is out of reach, the part cannot be gripped, or the belt is too
-            fast for the arm.
+        SimulationError: when a pose is out of reach, the part cannot be gripped, the belt is too
+            fast for the arm, or the part does not fit in the bin.
     """
     half = tuple(0.5 * v for v in part_size_m)
     pick, place = np.array(cell.pick_xyz_m, float), np.array(cell.place_xyz_m, float)
@@ -61,11 +68,11 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
         world.add_floor()
         for label, top in (("pick", pick), ("place", place)):
             surface = top[2] - 2 * half[2]  # the part's top face is at the given point
-            if surface <= 0.005:
+            if surface <= 0.005 and not (label == "pick" and bin_fixture is not None):
                 shown = tuple(round(float(v), 4) for v in top)
                 raise SimulationError(f"robot {name!r}: {label}_xyz_m {shown} is too low for a part "
                                       f"{2 * half[2]:.3f} m tall standing on a surface above the floor")
-            if label == "place" or belt_speed_mps is None:
+            if label == "place" or (belt_speed_mps is None and bin_fixture is None):
                 # a stand 0.3 m square under the point, or under the whole tray or pallet pattern
                 pattern = cell.pick_pattern if label == "pick" else cell.place_pattern
                 dx, dy = ((pattern.rows - 1) * pattern.pitch_m[0], (pattern.cols - 1) * pattern.pitch_m[1]) \
@@ -96,6 +103,13 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                 raise SimulationError(f"robot {name!r}: {label}_xyz_m {shown} is too close to the robot: the "
                                       f"stand under it (0.3 m square) would stand inside the arm's base or "
                                       f"links; move it away from base_xyz_m {tuple(cell.base_xyz_m)}")
+        approach = cell.approach_m
+        if bin_fixture is not None:
+            binned = _tip_into_bin(world, bin_fixture, pick, half, cell.bin_parts, name, part_mass_kg, part_friction)
+            size, _, centre, _ = bin_fixture
+            rim = centre[2] + 0.5 * size[2]
+            lowest_top = min(world.state(p).xyz_m[2] for p in binned) + half[2]
+            approach = max(approach, rim - lowest_top + _RIM_CLEARANCE_M)
         gripper = TwoFingerGripper(robot) if cell.gripper == "two_finger" else SuctionGripper(robot)
         if isinstance(gripper, TwoFingerGripper):
             # Coulomb friction: two contacts each pressing with force_n hold at most 2 mu F / g
@@ -105,13 +119,15 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                     f"robot {name!r}: a two-finger gripper squeezing with {gripper.force_n:g} N per finger holds "
                     f"at most {most:.3g} kg of a part with friction {part_friction:g}; the part is "
                     f"{part_mass_kg:g} kg (use a suction gripper, or a lighter or grippier part type)")
-        pick_place = PickPlace(robot, gripper, approach_m=cell.approach_m)
+        pick_place = PickPlace(robot, gripper, approach_m=approach)
         pick_yaw, place_yaw = math.radians(cell.pick_yaw_deg), math.radians(cell.place_yaw_deg)
         cycles = []
         robot.log_holds = False
         picks = _points(pick, cell.pick_pattern)
         places = _points(place, cell.place_pattern)
         rounds = max(len(picks), len(places))  # one round of the pattern(s), after a warm-up cycle
+        if bin_fixture is not None:
+            rounds = max(len(binned) - 1, 1)  # the bin emptied, after a warm-up pick
         first_cycle: list = []  # the joint rows of the first measured cycle (what the 3D world replays)
         for k in range(rounds + 1):
             robot.command_log = first_cycle if k == 1 else None
@@ -119,6 +135,19 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             # the warm-up cycle ends above the last slot, as the cycle before the first one would
             pick = picks[(k - 1) % len(picks)]
             place = places[(k - 1) % len(places)]
+            if bin_fixture is not None:  # the topmost part, as a camera looking into the bin would pick
+                part = max(binned, key=lambda b: world.state(b).xyz_m[2])
+                binned.remove(part)
+                state = world.state(part)
+                start = world.time_s
+                try:
+                    pick_place.pick(part, np.array(state.xyz_m) + [0.0, 0.0, half[2]], _yaw(state.quat_xyzw))
+                except SimulationError as exc:
+                    raise SimulationError(f"robot {name!r}: picking from the bin: {exc}") from None
+                pick_place.place(place, place_yaw)
+                cycles.append(world.time_s - start)
+                world.remove(part)
+                continue
             world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
                           mass_kg=part_mass_kg, friction=part_friction)
             if belt is not None:
@@ -138,6 +167,45 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
         if motion_out is not None:
             motion_out.extend(first_cycle)
         return float(np.mean(cycles[1:]))
+
+
+def _yaw(quat) -> float:
+    x, y, z, w = quat
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def _tip_into_bin(world: World, bin_fixture, pick: np.ndarray, half, n: int, name: str, mass_kg: float,
+                  friction: float) -> list[str]:
+    """Add the open bin and tip ``n`` parts into it, one by one, around ``pick`` (x, y) on a jittered
+    grid inside its walls, at yaws drawn from a stream seeded by the robot's name; return their names."""
+    from .assets import bin_mesh
+
+    size, wall, centre, yaw = bin_fixture
+    world.add_mesh("bin", bin_mesh(size, wall), centre, yaw_rad=yaw)
+    wall = min(float(wall), 0.25 * min(size[0], size[1]), 0.5 * size[2])
+    reach = max(half[0], half[1])  # a part turned any way stays within this of its centre
+    room = [0.5 * size[0] - wall - reach, 0.5 * size[1] - wall - reach]
+    if min(room) <= 0.0:
+        raise SimulationError(f"robot {name!r}: a part {2 * reach:.3f} m long does not fit in the bin "
+                              f"({size[0] - 2 * wall:.3f} x {size[1] - 2 * wall:.3f} m inside)")
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cos, sin = math.cos(yaw), math.sin(yaw)
+    # the drop point in the bin's frame, kept inside the walls
+    lx = (pick[0] - centre[0]) * cos + (pick[1] - centre[1]) * sin
+    ly = -(pick[0] - centre[0]) * sin + (pick[1] - centre[1]) * cos
+    floor = centre[2] - 0.5 * size[2] + wall
+    names = []
+    for k in range(n):
+        gx, gy = (k % 3 - 1) * 2.2 * reach, (k // 3 % 2 - 0.5) * 2.2 * reach
+        x = float(np.clip(lx + gx + rng.uniform(-0.3, 0.3) * reach, -room[0], room[0]))
+        y = float(np.clip(ly + gy + rng.uniform(-0.3, 0.3) * reach, -room[1], room[1]))
+        part = f"bin_part/{k}"
+        world.add_box(part, half, (centre[0] + x * cos - y * sin, centre[1] + x * sin + y * cos,
+                                   floor + half[2] + 0.02 + 2.5 * half[2] * (k // 6)),
+                      yaw_rad=yaw + rng.uniform(-math.pi, math.pi), mass_kg=mass_kg, friction=friction)
+        world.step(120)  # falls and settles
+        names.append(part)
+    return names
 
 
 def _points(first: np.ndarray, pattern) -> list[np.ndarray]:
@@ -189,14 +257,16 @@ def layout_obstacles(scene: Scene, station) -> list[tuple]:
     centre, yaw): fixtures (a box; a bin as its floor and four walls, named ``<bin>/floor``,
     ``<bin>/wall_+x`` ...; a mesh as its bounding box) and the geometry of other stations,
     buffers, sources, sinks and storages, within reach of its base. Left out: the station's own box
-    (the robot's pedestal or table), any box under the base, and the belt it picks from (the cell
-    models that one)."""
+    (the robot's pedestal or table), any box under the base, and the belt or bin it picks from (the
+    cell models that one)."""
     from .assets import bin_boxes, mesh_bounds  # trimesh only where a layout has bins or meshes
 
     cell = station.robot_cell
     bx, by, bz = cell.base_xyz_m
     boxes = []
     for fx in scene.fixtures:
+        if fx.name == cell.pick_from:
+            continue  # the bin it picks from: the cell models that one
         if fx.shape == "box" and fx.size_m is not None:
             boxes.append((fx.name, fx.size_m, fx.xyz_m, fx.yaw_deg))
         elif fx.shape == "bin" and fx.size_m is not None:
@@ -257,7 +327,11 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
             continue
         ptype = part_type_at(scene, station.name)
         belt = {}
-        if cell.pick_from is not None:
+        bin_fx = next((f for f in scene.fixtures if f.name == cell.pick_from), None)
+        if bin_fx is not None:
+            belt = {"bin_fixture": (tuple(bin_fx.size_m), bin_fx.wall_m, tuple(bin_fx.xyz_m),
+                                    math.radians(bin_fx.yaw_deg))}
+        elif cell.pick_from is not None:
             cv = conveyors[cell.pick_from]
             belt = {"belt_speed_mps": cv.speed_mps}
             if cv.geometry is not None:

@@ -391,7 +391,9 @@ class RobotCell(_Model):
     top face at ``place_xyz_m``, moving within its joint limits (tool pointing down, straight
     vertical approach and retreat of ``approach_m``, collision-checked moves in between). With
     ``pick_from`` naming a conveyor, the part arrives on that conveyor's belt at its speed and the
-    arm tracks it, gripping it as it passes ``pick_xyz_m``. With ``pick_pattern`` (a tray) or
+    arm tracks it, gripping it as it passes ``pick_xyz_m``. With ``pick_from`` naming a ``bin``
+    fixture, ``bin_parts`` parts are tipped into the bin around ``pick_xyz_m`` and the arm picks
+    the topmost each cycle, wherever and however turned it came to rest. With ``pick_pattern`` (a tray) or
     ``place_pattern`` (a pallet), successive cycles pick from or place into the pattern's slots in
     turn, and the cycle time is the mean over one round of them. The measured cycle time is added
     to the station's ``process_time``. A pose out of reach is a scene error.
@@ -405,7 +407,12 @@ class RobotCell(_Model):
     base_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
     pick_xyz_m: tuple[Coord, Coord, Coord]
     pick_yaw_deg: Annotated[float, Field(ge=-360, le=360)] = 0.0
-    pick_from: Name | None = Field(None, description="a conveyor whose moving belt the part is picked from")
+    pick_from: Name | None = Field(
+        None, description="a conveyor whose moving belt the part is picked from, or a bin fixture the parts "
+                          "lie jumbled in")
+    bin_parts: Annotated[int, Field(ge=2, le=30)] = Field(
+        6, description="with pick_from a bin: parts tipped into it for the measurement (the first pick warms "
+                       "up; the cycle time is the mean over the others)")
     vision_guided: bool = Field(
         False, description="with pick_from: a camera over the belt upstream of the pick point locates each "
                            "part (position and yaw, from its depth image) and the arm picks where the camera "
@@ -425,7 +432,7 @@ class RobotCell(_Model):
     @model_validator(mode="after")
     def _fingers_pick_still_parts(self) -> RobotCell:
         if self.gripper == "two_finger" and self.pick_from is not None:
-            raise ValueError("pick_from: picking from a moving conveyor needs gripper: suction")
+            raise ValueError("pick_from: picking from a moving conveyor or a bin needs gripper: suction")
         if self.vision_guided and self.pick_from is None:
             raise ValueError("vision_guided: the camera looks at a belt; give pick_from (a conveyor)")
         if self.pick_pattern is not None and self.pick_from is not None:

@@ -183,14 +183,45 @@ def _check_robot_bases(scene: Scene, src: YamlSource) -> None:
                                 f"{MIN_ROBOT_BASE_DISTANCE_M} m apart")
 
 
+def _check_pick_bin(scene: Scene, i: int, st, fixture, src: YamlSource) -> None:
+    """A robot cell picking from a bin: a static ``bin`` fixture, ``pick_xyz_m`` over its inside,
+    no camera (it looks at a belt). Whether the part fits is checked when the cell is measured."""
+    cell = st.robot_cell
+    where = ("stations", i, "robot_cell")
+    if fixture.shape != "bin":
+        raise src.error(where + ("pick_from",), f"fixture {fixture.name!r} is a {fixture.shape}; pick_from takes "
+                                                "a conveyor or a fixture of shape bin")
+    if fixture.mass_kg > 0:
+        raise src.error(where + ("pick_from",), f"bin {fixture.name!r} is a loose body (mass_kg "
+                                                f"{fixture.mass_kg:g}); a robot picks from a static bin (mass_kg 0)")
+    if cell.vision_guided:
+        raise src.error(where + ("vision_guided",), "vision_guided: the camera looks at a belt; pick_from names "
+                                                    f"the bin {fixture.name!r}")
+    sx, sy, _ = fixture.size_m
+    wall = min(fixture.wall_m, 0.25 * min(sx, sy))
+    yaw = math.radians(fixture.yaw_deg)
+    dx, dy = cell.pick_xyz_m[0] - fixture.xyz_m[0], cell.pick_xyz_m[1] - fixture.xyz_m[1]
+    lx, ly = dx * math.cos(yaw) + dy * math.sin(yaw), -dx * math.sin(yaw) + dy * math.cos(yaw)
+    if abs(lx) > 0.5 * sx - wall or abs(ly) > 0.5 * sy - wall:
+        raise src.error(where + ("pick_xyz_m",), f"pick_xyz_m ({cell.pick_xyz_m[0]:g}, {cell.pick_xyz_m[1]:g}) is "
+                                                 f"not over the inside of bin {fixture.name!r}")
+
+
 def _check_pick_from(scene: Scene, i: int, st, kinds: dict[str, str], src: YamlSource) -> None:
     """A robot cell's ``pick_from`` is a conveyor that feeds its station (directly, or through
-    merges and diverters), and ``pick_xyz_m`` lies on that belt when the conveyor has a geometry."""
+    merges and diverters), and ``pick_xyz_m`` lies on that belt when the conveyor has a geometry;
+    or a bin fixture (``_check_pick_bin``)."""
     cell = st.robot_cell
     where = ("stations", i, "robot_cell", "pick_from")
     conveyors = {c.name: c for c in scene.conveyors}
+    fixture = next((f for f in scene.fixtures if f.name == cell.pick_from), None)
+    if fixture is not None:
+        _check_pick_bin(scene, i, st, fixture, src)
+        return
     if kinds.get(cell.pick_from) != "conveyors":
-        raise src.error(where, f"no conveyor named {cell.pick_from!r}.{_suggest(cell.pick_from, list(conveyors))}")
+        bins = [f.name for f in scene.fixtures if f.shape == "bin"]
+        raise src.error(where, f"no conveyor or bin fixture named {cell.pick_from!r}."
+                               f"{_suggest(cell.pick_from, list(conveyors) + bins)}")
     cv = conveyors[cell.pick_from]
     succ = successors(scene)
     routers = {n: succ[n] for n in succ if kinds.get(n) in ("merges", "diverters")}

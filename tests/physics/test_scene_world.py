@@ -200,3 +200,23 @@ def test_agv_bodies_from_a_urdf_face_their_way(tmp_path):
     scene_file.write_text(scene_file.read_text().replace("husky/husky.urdf", "carts/missing.urdf"))
     with pytest.raises(twin.SceneError, match=r"agv_fleets\[0\]\.urdf: URDF 'carts/missing\.urdf' not found"):
         twin.load_scene(scene_file)
+
+
+def test_a_bin_the_robot_picks_from_holds_the_waiting_parts():
+    """The bin of a bin-picking cell shows as many parts as wait in the buffer feeding the cell (up
+    to 20), lying inside its walls; the topmost goes as the arm takes one."""
+    from tests.physics.test_robot_cell import BIN_CELL
+
+    scene = twin.load_scene_text(BIN_CELL.replace("capacity: 6", "capacity: 4"))
+    with twin.Twin(scene, seed=1, physics=True, control_step_s=0.05) as tw:
+        buffer = tw.engine.names.node_id("tote_in")
+        seen = set()
+        for _ in range(400):  # 20 s: parts taken and replaced
+            tw.step()
+            bodies = [n for n in tw.world.names() if n.startswith("binned/")]
+            assert len(bodies) == int(tw.engine.state.node_count[buffer])
+            seen.update(bodies)
+        assert len(bodies) == 4 and len(seen) > 4  # refilled as the arm takes them
+        for name in bodies:
+            x, y, z = tw.world.state(name).xyz_m
+            assert abs(x - 0.55) < 0.22 and abs(y + 0.3) < 0.18 and 0.0 < z < 0.16  # inside the walls

@@ -18,7 +18,10 @@ Parts are rigid bodies of their part type's size, mass and friction, in three zo
   station's box, one place per server;
 - **into a sink** with geometry (a bin), the part is handed to physics: a dynamic body is dropped
   above the sink and falls and settles among the parts already there (the most recent
-  ``sink_bodies`` per sink are kept).
+  ``sink_bodies`` per sink are kept);
+- **in a bin a robot cell picks from** (``pick_from`` a bin fixture), as many parts as wait in the
+  buffers feeding the cell (up to 20) lie in the bin: dropped in as they arrive, the topmost
+  removed as the arm takes one.
 
 The 3D world never changes line results; it shows them.
 """
@@ -38,6 +41,8 @@ from .rack_view import rack_frame_boxes
 from .world import World
 
 __all__ = ["SceneWorld", "BELT_THICKNESS_M"]
+
+_PICK_BIN_SHOWN = 20  # most parts shown waiting in a bin a robot cell picks from
 
 _FRAME_RGBA = (0.25, 0.27, 0.30, 1.0)
 _MACHINE_RGBA = (0.35, 0.45, 0.60, 1.0)
@@ -90,6 +95,19 @@ class SceneWorld:
         for fx in scene.fixtures:
             self._add_fixture(fx)
         self.robots = []  # (robot, first server of its station, measured cycle motion)
+        # [station node, feeding buffer nodes, bin fixture, part type, bodies in the bin, parts taken]
+        self._bin_cells: list[list] = []
+        fixtures = {fx.name: fx for fx in scene.fixtures}
+        for st in scene.stations:
+            cell = st.robot_cell
+            if cell is not None and cell.pick_from in fixtures and fixtures[cell.pick_from].shape == "bin":
+                from .robot_cell import part_type_at
+
+                n = node_id[st.name]
+                off, m = int(engine.params.pred_off[n]), int(engine.params.pred_len[n])
+                feeding = [int(q) for q in engine.params.pred_idx[off:off + m]
+                           if engine.params.node_kind[q] == L.KIND_BUFFER]
+                self._bin_cells.append([n, feeding, fixtures[cell.pick_from], part_type_at(scene, st.name), [], 0])
         for st in scene.stations:
             if st.robot_cell is not None:
                 from .robot import Robot  # the arm, standing at its base in its ready pose
@@ -163,8 +181,44 @@ class SceneWorld:
                 self.world.remove(name)
         self._parts = shown
         self._drop_into_bins()
+        self._fill_pick_bins()
         self._pose_robots()
         return len(shown)
+
+    def _fill_pick_bins(self) -> None:
+        """A bin a robot cell picks from holds as many parts as wait in the buffers feeding the cell
+        (up to ``_PICK_BIN_SHOWN``): new ones are dropped in, and the topmost goes when one is taken."""
+        s, p = self.engine.state, self.engine.params  # st_processed is [node, part type]
+        for entry in self._bin_cells:
+            n, feeding, fx, pt, bodies, taken_before = entry
+            want = min(int(sum(int(s.node_count[q]) for q in feeding)), _PICK_BIN_SHOWN)
+            off = int(p.st_srv_off[n])
+            # parts the cell has taken so far: those it finished and those on its server now
+            taken = int(s.st_processed[n].sum()) + int((s.srv_part[off:off + int(p.node_cap[n])] >= 0).sum())
+            entry[5] = taken
+            gone = max(taken - taken_before, len(bodies) - want)
+            for _ in range(min(gone, len(bodies))):  # the arm took one: the topmost, as it picks
+                top = max(bodies, key=lambda b: self.world.state(b).xyz_m[2])
+                bodies.remove(top)
+                self.world.remove(top)
+            while len(bodies) < want:
+                self._drops += 1
+                k = self._drops
+                yaw = math.radians(fx.yaw_deg)
+                # over the bin's inside, spread by a fixed pattern (the 3D world never draws random numbers)
+                lx = 0.25 * fx.size_m[0] * math.sin(2.3 * k)
+                ly = 0.25 * fx.size_m[1] * math.cos(1.7 * k)
+                xyz = (fx.xyz_m[0] + lx * math.cos(yaw) - ly * math.sin(yaw),
+                       fx.xyz_m[1] + lx * math.sin(yaw) + ly * math.cos(yaw), fx.xyz_m[2] + 0.5 * fx.size_m[2] + 0.1)
+                name = f"binned/{k}"
+                body = self.world.add_box(name, tuple(0.5 * v for v in pt.body_size_m()), xyz, yaw_rad=0.9 * k,
+                                          mass_kg=pt.mass_kg, friction=pt.friction, rgba=_PART_RGBA)
+                # the arm replays a cycle measured with other parts: it must not knock these about
+                c = self.world.client
+                for robot, _, _ in self.robots:
+                    for link in range(-1, c.getNumJoints(robot.body)):
+                        c.setCollisionFilterPair(robot.body, body, link, -1, 0)
+                bodies.append(name)
 
     def _pose_robots(self) -> None:
         """Each robot-cell arm replays its measured cycle while its station processes a part."""

@@ -388,3 +388,40 @@ def test_a_cell_picks_parts_tipped_into_a_bin_and_the_line_follows_its_cycle():
 def test_bad_bin_cells_are_named(change, message):
     with pytest.raises(twin.SceneError, match=message):
         twin.load_scene_text(BIN_CELL.replace(*change), "cell.yaml")
+
+
+SHELF_CELL = """
+version: 1
+part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
+sources: [{name: feed, to: infeed, always_available: true}]
+buffers: [{name: infeed, to: cell1, capacity: 2}]
+stations:
+  - name: cell1
+    to: out
+    process_time: 0.5
+    robot_cell:
+      base_xyz_m: [0, 0, 0]
+      pick_xyz_m: [0.0, -0.6, 0.44]
+      place_xyz_m: [0.72, 0.0, 0.34]
+      place_entry_deg: 0
+sinks: [{name: out}]
+fixtures:
+  - {name: shelf/low, xyz_m: [0.7, 0.0, 0.29], size_m: [0.3, 0.6, 0.02]}
+  - {name: shelf/high, xyz_m: [0.7, 0.0, 0.75], size_m: [0.3, 0.6, 0.02]}
+  - {name: shelf/post_l, xyz_m: [0.7, -0.31, 0.45], size_m: [0.3, 0.02, 0.9]}
+  - {name: shelf/post_r, xyz_m: [0.7, 0.31, 0.45], size_m: [0.3, 0.02, 0.9]}
+  - {name: shelf/back, xyz_m: [0.86, 0.0, 0.45], size_m: [0.02, 0.6, 0.9]}
+"""
+
+
+def test_a_cell_places_sideways_into_a_shelf_slot_it_cannot_reach_from_above():
+    """A slot under a shelf 0.4 m above it: from above the arm cannot get there (a scene error); with
+    place_entry_deg it goes in level from the aisle, and the line follows the measured cycle."""
+    scene = twin.load_scene_text(SHELF_CELL)
+    cycle = scene.stations[0].robot_cycle_s
+    assert 3.0 < cycle < 20.0
+    with twin.Twin(scene, seed=1, trace=False) as tw:
+        tw.run(until=5_000.0)
+        assert tw.kpis()["throughput"]["total"] / 5_000.0 == pytest.approx(1.0 / (cycle + 0.5), rel=0.02)
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell: cannot reach the place pose"):
+        twin.load_scene_text(SHELF_CELL.replace("      place_entry_deg: 0\n", ""), "cell.yaml")

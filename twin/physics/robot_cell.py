@@ -144,7 +144,7 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                     pick_place.pick(part, np.array(state.xyz_m) + [0.0, 0.0, half[2]], _yaw(state.quat_xyzw))
                 except SimulationError as exc:
                     raise SimulationError(f"robot {name!r}: picking from the bin: {exc}") from None
-                pick_place.place(place, place_yaw)
+                _place(pick_place, cell, place, place_yaw)
                 cycles.append(world.time_s - start)
                 world.remove(part)
                 continue
@@ -161,12 +161,21 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                 world.step(24)  # settle on the stand
                 start = world.time_s
                 pick_place.pick(part, pick, pick_yaw)
-            pick_place.place(place, place_yaw)
+            _place(pick_place, cell, place, place_yaw)
             cycles.append(world.time_s - start)  # physics time: every commanded step counted
             world.remove(part)
         if motion_out is not None:
             motion_out.extend(first_cycle)
         return float(np.mean(cycles[1:]))
+
+
+def _place(pick_place: PickPlace, cell: RobotCell, place: np.ndarray, place_yaw: float) -> None:
+    """Put the held part down at ``place``: from above, or sideways into a slot (``place_entry_deg``)."""
+    if cell.place_entry_deg is None:
+        pick_place.place(place, place_yaw)
+    else:
+        entry = math.radians(cell.place_entry_deg)
+        pick_place.place_in_slot(place, place_yaw, (math.cos(entry), math.sin(entry)))
 
 
 def _yaw(quat) -> float:

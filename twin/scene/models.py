@@ -395,7 +395,8 @@ class RobotCell(_Model):
     fixture, ``bin_parts`` parts are tipped into the bin around ``pick_xyz_m`` and the arm picks
     the topmost each cycle, wherever and however turned it came to rest. With ``pick_pattern`` (a tray) or
     ``place_pattern`` (a pallet), successive cycles pick from or place into the pattern's slots in
-    turn, and the cycle time is the mean over one round of them. The measured cycle time is added
+    turn, and the cycle time is the mean over one round of them. With ``place_entry_deg`` the part
+    goes into its place sideways (a rack or shelf slot with a shelf above it). The measured cycle time is added
     to the station's ``process_time``. A pose out of reach is a scene error.
     """
 
@@ -423,6 +424,9 @@ class RobotCell(_Model):
         None, description="a tray: parts rest in a grid of pockets starting at pick_xyz_m (not with pick_from)")
     place_pattern: SlotPattern | None = Field(
         None, description="a pallet: parts go into a grid of slots starting at place_xyz_m")
+    place_entry_deg: Annotated[float, Field(ge=-360, le=360)] | None = Field(
+        None, description="a slot under a shelf: the part goes in level along this horizontal direction "
+                          "(degrees from world +x), is set down and the tool drawn back out; null: from above")
     approach_m: Annotated[float, Field(gt=0, le=2, allow_inf_nan=False)] = 0.15
     malfunctions: list[Failure] = Field(
         default_factory=list, max_length=100,

@@ -7,14 +7,16 @@ import pytest
 
 import twin
 
-CELL = """
+_CELL_HEAD = """
 version: 1
 part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
 sources: [{name: feed, to: infeed, always_available: true}]
 buffers: [{name: infeed, to: cell1, capacity: 2}]
 stations:
   - name: cell1
-    to: belt
+"""
+
+CELL = _CELL_HEAD + """    to: belt
     process_time: 0.5
     robot_cell:
       base_xyz_m: [0, 0, 0]
@@ -339,14 +341,7 @@ def test_a_place_near_the_base_is_reached_in_straight_lines_within_the_limits():
     assert np.max(np.abs(qdd) / np.array(KNOWN_ACCELERATION_LIMITS["kuka_iiwa/model.urdf"])) <= 1.05
 
 
-BIN_CELL = """
-version: 1
-part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
-sources: [{name: feed, to: tote_in, always_available: true}]
-buffers: [{name: tote_in, to: cell1, capacity: 6}]
-stations:
-  - name: cell1
-    to: out
+BIN_CELL = _CELL_HEAD.replace("capacity: 2", "capacity: 6") + """    to: out
     process_time: 0.5
     robot_cell:
       base_xyz_m: [0, 0, 0]
@@ -390,14 +385,7 @@ def test_bad_bin_cells_are_named(change, message):
         twin.load_scene_text(BIN_CELL.replace(*change), "cell.yaml")
 
 
-SHELF_CELL = """
-version: 1
-part_types: [{name: box, size_m: [0.08, 0.06, 0.04]}]
-sources: [{name: feed, to: infeed, always_available: true}]
-buffers: [{name: infeed, to: cell1, capacity: 2}]
-stations:
-  - name: cell1
-    to: out
+SHELF_CELL = _CELL_HEAD + """    to: out
     process_time: 0.5
     robot_cell:
       base_xyz_m: [0, 0, 0]

@@ -209,7 +209,7 @@ def test_a_bin_the_robot_picks_from_holds_the_waiting_parts():
 
     scene = twin.load_scene_text(BIN_CELL.replace("capacity: 6", "capacity: 4"))
     with twin.Twin(scene, seed=1, physics=True, control_step_s=0.05) as tw:
-        buffer = tw.engine.names.node_id("tote_in")
+        buffer = tw.engine.names.node_id("infeed")
         seen = set()
         for _ in range(400):  # 20 s: parts taken and replaced
             tw.step()

@@ -413,3 +413,27 @@ def test_a_cell_places_sideways_into_a_shelf_slot_it_cannot_reach_from_above():
         assert tw.kpis()["throughput"]["total"] / 5_000.0 == pytest.approx(1.0 / (cycle + 0.5), rel=0.02)
     with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell: cannot reach the place pose"):
         twin.load_scene_text(SHELF_CELL.replace("      place_entry_deg: 0\n", ""), "cell.yaml")
+
+
+def test_a_cell_puts_parts_down_on_the_belt_that_takes_them_away():
+    """place_on: the part is put down on the moving outfeed belt at the place point and rides on;
+    the point must lie over that belt, and the belt must be where the station sends its parts."""
+    on_belt = CELL.replace("conveyors: [{name: belt, to: labeler, length_m: 2.0, speed_mps: 0.5, spacing_m: 0.25}]",
+                           "conveyors: [{name: belt, to: labeler, length_m: 2.0, speed_mps: 0.5, spacing_m: 0.25,\n"
+                           "             geometry: {start_xyz_m: [0.5, 0.2, 0.4], end_xyz_m: [0.5, 2.2, 0.4], "
+                           "width_m: 0.3}}]")
+    on_belt = on_belt.replace("      place_yaw_deg: 30\n", "      place_yaw_deg: 30\n      place_on: belt\n")
+    scene = twin.load_scene_text(on_belt)
+    cycle = scene.stations[0].robot_cycle_s
+    assert 3.0 < cycle < 20.0 and twin.load_scene_text(on_belt).stations[0].robot_cycle_s == cycle
+    with pytest.raises(twin.SceneError, match=r"cell\.yaml:\d+: stations\[0\]\.robot_cell\.place_xyz_m: place_xyz_m "
+                                              r"\(0\.8, 0\.3\) is not over conveyor 'belt'"):
+        twin.load_scene_text(on_belt.replace("place_xyz_m: [0.5, 0.3, 0.44]", "place_xyz_m: [0.8, 0.3, 0.44]"),
+                             "cell.yaml")
+    with pytest.raises(twin.SceneError, match=r"robot_cell: robot 'cell1': place_xyz_m is at z = 0\.5 m, but a part "
+                                              r"on the belt it places on has its top face at z = 0\.440 m"):
+        twin.load_scene_text(on_belt.replace("place_xyz_m: [0.5, 0.3, 0.44]", "place_xyz_m: [0.5, 0.3, 0.5]"))
+    with pytest.raises(twin.SceneError, match=r"robot_cell\.place_on: no conveyor named 'labeler'"):
+        twin.load_scene_text(on_belt.replace("place_on: belt", "place_on: labeler"), "cell.yaml")
+    with pytest.raises(twin.SceneError, match=r"robot_cell: .*place_on: a part put down on a belt goes to one point"):
+        twin.load_scene_text(on_belt.replace("place_on: belt", "place_on: belt\n      place_entry_deg: 0"), "cell.yaml")

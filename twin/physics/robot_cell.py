@@ -34,6 +34,7 @@ __all__ = ["measure_cycle_s", "resolve_robot_cells"]
 
 _BELT_BEFORE_M, _BELT_AFTER_M = 1.2, 0.8  # belt length upstream and downstream of the pick point
 _SIGHT_AT_M = 0.18  # where along that belt a part is put on and (vision_guided) seen by the camera
+_OUT_BEFORE_M, _OUT_AFTER_M = 0.2, 1.0  # a belt without geometry: its length before and after the place point
 _RIM_CLEARANCE_M = 0.05  # a bin pick's straight approach starts this far above the bin's rim
 
 
@@ -41,7 +42,7 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                     belt_speed_mps: float | None = None, belt_direction=(1.0, 0.0, 0.0),
                     belt_width_m: float = 0.4, motion_out: list | None = None,
                     sightings_out: list | None = None, part_mass_kg: float = 0.2,
-                    part_friction: float = 0.8, obstacles=(), bin_fixture=None) -> float:
+                    part_friction: float = 0.8, obstacles=(), bin_fixture=None, place_belt=None) -> float:
     """Physics time (s) of one steady-state pick-and-place cycle of ``cell``.
 
     ``motion_out``: a list that receives the cycle's commanded joint rows (one per physics step at
@@ -52,6 +53,10 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
     With ``cell.vision_guided``, a top-down depth camera over the belt, upstream of the pick point,
     locates the part and the arm aims at that sighting; ``sightings_out`` receives, per cycle, the
     sighting's error against the truth: (position error m, yaw error rad).
+
+    ``place_belt``: (speed m/s, (start, end) of its surface or None, width m) of the belt that the part
+    is put down on at ``place_xyz_m`` (and that carries it away), instead of a stand; None for the
+    ends: a belt along +x through the place point.
 
     ``bin_fixture``: (outer size, wall, centre, yaw rad) of an open bin the parts are picked from:
     ``cell.bin_parts`` parts are tipped in around ``pick_xyz_m`` (x, y) and each cycle picks the
@@ -72,7 +77,8 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                 shown = tuple(round(float(v), 4) for v in top)
                 raise SimulationError(f"robot {name!r}: {label}_xyz_m {shown} is too low for a part "
                                       f"{2 * half[2]:.3f} m tall standing on a surface above the floor")
-            if label == "place" or (belt_speed_mps is None and bin_fixture is None):
+            if (label == "place" and place_belt is None) or (label == "pick" and belt_speed_mps is None
+                                                               and bin_fixture is None):
                 # a stand 0.3 m square under the point, or under the whole tray or pallet pattern
                 pattern = cell.pick_pattern if label == "pick" else cell.place_pattern
                 dx, dy = ((pattern.rows - 1) * pattern.pitch_m[0], (pattern.cols - 1) * pattern.pitch_m[1]) \
@@ -88,6 +94,17 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             belt = Belt(world, "belt", surface - _BELT_BEFORE_M * d, surface + _BELT_AFTER_M * d,
                         belt_width_m, belt_speed_mps)
             camera = _belt_camera(world, belt, surface, d) if guided else None
+        out_belt = None
+        if place_belt is not None:  # the belt that takes the parts away, through the place point
+            speed, ends, width = place_belt
+            surface = place - np.array([0.0, 0.0, 2 * half[2]])
+            if ends is None:  # no geometry: a belt along +x through the place point
+                ends = (surface - [_OUT_BEFORE_M, 0.0, 0.0], surface + [_OUT_AFTER_M, 0.0, 0.0])
+            out_belt = Belt(world, "__place_belt__", ends[0], ends[1], width, speed)
+            top = float(out_belt.point(_along(out_belt, place), 0.0, 2 * half[2])[2])
+            if abs(top - place[2]) > 0.01:
+                raise SimulationError(f"robot {name!r}: place_xyz_m is at z = {place[2]:g} m, but a part on the "
+                                      f"belt it places on has its top face at z = {top:.3f} m there")
         for ob_name, ob_half, ob_xyz, ob_yaw in obstacles:  # the cell's neighbours in the scene's layout
             world.add_box(ob_name, ob_half, ob_xyz, yaw_rad=ob_yaw)
         robot = Robot(world, name, cell.urdf, base_xyz_m=cell.base_xyz_m,
@@ -144,9 +161,9 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                     pick_place.pick(part, np.array(state.xyz_m) + [0.0, 0.0, half[2]], _yaw(state.quat_xyzw))
                 except SimulationError as exc:
                     raise SimulationError(f"robot {name!r}: picking from the bin: {exc}") from None
-                _place(pick_place, cell, place, place_yaw)
+                _place(pick_place, cell, place, place_yaw, out_belt)
                 cycles.append(world.time_s - start)
-                world.remove(part)
+                _remove_part(world, part, out_belt)
                 continue
             world.add_box(part, half, (pick[0], pick[1], pick[2] - half[2] + 0.001), yaw_rad=pick_yaw,
                           mass_kg=part_mass_kg, friction=part_friction)
@@ -161,17 +178,34 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
                 world.step(24)  # settle on the stand
                 start = world.time_s
                 pick_place.pick(part, pick, pick_yaw)
-            _place(pick_place, cell, place, place_yaw)
+            _place(pick_place, cell, place, place_yaw, out_belt)
             cycles.append(world.time_s - start)  # physics time: every commanded step counted
-            world.remove(part)
+            _remove_part(world, part, out_belt)
         if motion_out is not None:
             motion_out.extend(first_cycle)
         return float(np.mean(cycles[1:]))
 
 
-def _place(pick_place: PickPlace, cell: RobotCell, place: np.ndarray, place_yaw: float) -> None:
-    """Put the held part down at ``place``: from above, or sideways into a slot (``place_entry_deg``)."""
-    if cell.place_entry_deg is None:
+def _along(belt: Belt, xyz: np.ndarray) -> float:
+    """How far along ``belt`` (m, within its length) the point ``xyz`` lies, seen from above."""
+    d = belt.direction[:2]
+    along = float(np.dot(np.asarray(xyz, float)[:2] - belt.start[:2], d) / np.dot(d, d)) * float(np.linalg.norm(d))
+    return min(max(along, 0.0), belt.length_m)
+
+
+def _remove_part(world: World, part: str, out_belt) -> None:
+    """Take a placed part out of the world (off the belt first: PyBullet reuses the body id)."""
+    if out_belt is not None:
+        out_belt.release(part)
+    world.remove(part)
+
+
+def _place(pick_place: PickPlace, cell: RobotCell, place: np.ndarray, place_yaw: float, out_belt) -> None:
+    """Put the held part down at ``place``: from above (onto ``out_belt`` where there is one, which
+    carries it away), or sideways into a slot (``place_entry_deg``)."""
+    if out_belt is not None:
+        pick_place.place_on_belt(out_belt, _along(out_belt, place), yaw_rad=place_yaw - out_belt.yaw_rad)
+    elif cell.place_entry_deg is None:
         pick_place.place(place, place_yaw)
     else:
         entry = math.radians(cell.place_entry_deg)
@@ -347,6 +381,10 @@ def resolve_robot_cells(scene: Scene, src) -> Scene:
                 g = cv.geometry
                 belt["belt_direction"] = tuple(np.subtract(g.end_xyz_m, g.start_xyz_m))
                 belt["belt_width_m"] = g.width_m
+        if cell.place_on is not None:
+            out = conveyors[cell.place_on]
+            g = out.geometry
+            belt["place_belt"] = (out.speed_mps, (g.start_xyz_m, g.end_xyz_m) if g else None, g.width_m if g else 0.4)
         searched = candidates(cell.urdf, src.path)
         found = next((c for c in searched if c.is_file()), None)
         if found is None:

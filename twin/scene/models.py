@@ -396,7 +396,8 @@ class RobotCell(_Model):
     the topmost each cycle, wherever and however turned it came to rest. With ``pick_pattern`` (a tray) or
     ``place_pattern`` (a pallet), successive cycles pick from or place into the pattern's slots in
     turn, and the cycle time is the mean over one round of them. With ``place_entry_deg`` the part
-    goes into its place sideways (a rack or shelf slot with a shelf above it). The measured cycle time is added
+    goes into its place sideways (a rack or shelf slot with a shelf above it); with ``place_on`` it
+    is put down on the moving belt of the conveyor that takes it away. The measured cycle time is added
     to the station's ``process_time``. A pose out of reach is a scene error.
     """
 
@@ -424,6 +425,9 @@ class RobotCell(_Model):
         None, description="a tray: parts rest in a grid of pockets starting at pick_xyz_m (not with pick_from)")
     place_pattern: SlotPattern | None = Field(
         None, description="a pallet: parts go into a grid of slots starting at place_xyz_m")
+    place_on: Name | None = Field(
+        None, description="a conveyor the station sends its parts to: the part is put down on its moving belt "
+                          "at place_xyz_m, and the belt carries it on")
     place_entry_deg: Annotated[float, Field(ge=-360, le=360)] | None = Field(
         None, description="a slot under a shelf: the part goes in level along this horizontal direction "
                           "(degrees from world +x), is set down and the tool drawn back out; null: from above")
@@ -439,6 +443,9 @@ class RobotCell(_Model):
             raise ValueError("pick_from: picking from a moving conveyor or a bin needs gripper: suction")
         if self.vision_guided and self.pick_from is None:
             raise ValueError("vision_guided: the camera looks at a belt; give pick_from (a conveyor)")
+        if self.place_on is not None and (self.place_pattern is not None or self.place_entry_deg is not None):
+            raise ValueError("place_on: a part put down on a belt goes to one point from above; drop "
+                             "place_pattern and place_entry_deg")
         if self.pick_pattern is not None and self.pick_from is not None:
             raise ValueError("pick_pattern: parts picked from a belt arrive at one point; a pick pattern is "
                              "for a tray on a stand (drop pick_from or the pattern)")

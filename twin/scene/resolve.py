@@ -119,6 +119,8 @@ def check_references(scene: Scene, src: YamlSource) -> None:
         cell = st.robot_cell
         if cell is not None and cell.pick_from is not None:
             _check_pick_from(scene, i, st, kinds, src)
+        if cell is not None and cell.place_on is not None:
+            _check_place_on(scene, i, st, kinds, src)
         malfunctions = [] if cell is None else [(("robot_cell", "malfunctions", j), f)
                                                 for j, f in enumerate(cell.malfunctions)]
         for where, f in [(("failures", j), f) for j, f in enumerate(st.failures)] + malfunctions:
@@ -228,12 +230,17 @@ def _check_pick_from(scene: Scene, i: int, st, kinds: dict[str, str], src: YamlS
     if st.name not in reachable_from([cv.to], routers):
         raise src.error(where, f"conveyor {cv.name!r} does not feed station {st.name!r} (it sends its parts to "
                                f"{cv.to!r}); a robot picks from the belt that brings its station's parts")
+    _check_over_belt(cv, cell.pick_xyz_m, ("stations", i, "robot_cell", "pick_xyz_m"), src)
+
+
+def _check_over_belt(cv, xyz, where: tuple, src: YamlSource) -> None:
+    """A robot cell's pick or place point lies over conveyor ``cv``'s belt (when it has a geometry)."""
     g = cv.geometry
     if g is None:
         return
     sx, sy, _ = g.start_xyz_m
     ex, ey, _ = g.end_xyz_m
-    px, py, _ = cell.pick_xyz_m
+    px, py, _ = xyz
     dx, dy = ex - sx, ey - sy
     length = math.hypot(dx, dy)
     if length == 0:
@@ -241,9 +248,25 @@ def _check_pick_from(scene: Scene, i: int, st, kinds: dict[str, str], src: YamlS
     along = ((px - sx) * dx + (py - sy) * dy) / length
     across = abs((px - sx) * dy - (py - sy) * dx) / length
     if not (-1e-6 <= along <= length + 1e-6) or across > 0.5 * g.width_m + 1e-6:
-        raise src.error(("stations", i, "robot_cell", "pick_xyz_m"),
-                        f"pick_xyz_m ({px:g}, {py:g}) is not over conveyor {cv.name!r}: it is {along:.2f} m along "
-                        f"its {length:.2f} m and {across:.2f} m from its centre line (belt {g.width_m:g} m wide)")
+        raise src.error(where, f"{where[-1]} ({px:g}, {py:g}) is not over conveyor {cv.name!r}: it is {along:.2f} m "
+                               f"along its {length:.2f} m and {across:.2f} m from its centre line (belt "
+                               f"{g.width_m:g} m wide)")
+
+
+def _check_place_on(scene: Scene, i: int, st, kinds: dict[str, str], src: YamlSource) -> None:
+    """A robot cell's ``place_on`` is a conveyor its station sends parts to (directly, or through merges
+    and diverters), and ``place_xyz_m`` lies on that belt when the conveyor has a geometry."""
+    cell = st.robot_cell
+    where = ("stations", i, "robot_cell", "place_on")
+    conveyors = {c.name: c for c in scene.conveyors}
+    if kinds.get(cell.place_on) != "conveyors":
+        raise src.error(where, f"no conveyor named {cell.place_on!r}.{_suggest(cell.place_on, list(conveyors))}")
+    succ = successors(scene)
+    routers = {n: succ[n] for n in succ if kinds.get(n) in ("merges", "diverters")}
+    if cell.place_on not in reachable_from([st.to], routers):
+        raise src.error(where, f"station {st.name!r} does not send its parts to conveyor {cell.place_on!r} (it "
+                               f"sends them to {st.to!r}); a robot places onto the belt that takes its parts away")
+    _check_over_belt(conveyors[cell.place_on], cell.place_xyz_m, ("stations", i, "robot_cell", "place_xyz_m"), src)
 
 
 def _check_fleets(scene: Scene, src: YamlSource) -> None:

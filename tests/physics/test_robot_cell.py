@@ -437,3 +437,9 @@ def test_a_cell_puts_parts_down_on_the_belt_that_takes_them_away():
         twin.load_scene_text(on_belt.replace("place_on: belt", "place_on: labeler"), "cell.yaml")
     with pytest.raises(twin.SceneError, match=r"robot_cell: .*place_on: a part put down on a belt goes to one point"):
         twin.load_scene_text(on_belt.replace("place_on: belt", "place_on: belt\n      place_entry_deg: 0"), "cell.yaml")
+
+
+def test_a_full_bin_is_emptied_part_by_part():
+    """Twelve parts in two layers: every one is picked (the topmost the tool can reach each time)."""
+    scene = twin.load_scene_text(BIN_CELL.replace("      pick_from: tote\n", "      pick_from: tote\n      bin_parts: 12\n"))
+    assert 3.0 < scene.stations[0].robot_cycle_s < 20.0

@@ -152,15 +152,9 @@ def measure_cycle_s(cell: RobotCell, part_size_m: tuple[float, float, float], na
             # the warm-up cycle ends above the last slot, as the cycle before the first one would
             pick = picks[(k - 1) % len(picks)]
             place = places[(k - 1) % len(places)]
-            if bin_fixture is not None:  # the topmost part, as a camera looking into the bin would pick
-                part = max(binned, key=lambda b: world.state(b).xyz_m[2])
-                binned.remove(part)
-                state = world.state(part)
+            if bin_fixture is not None:
                 start = world.time_s
-                try:
-                    pick_place.pick(part, np.array(state.xyz_m) + [0.0, 0.0, half[2]], _yaw(state.quat_xyzw))
-                except SimulationError as exc:
-                    raise SimulationError(f"robot {name!r}: picking from the bin: {exc}") from None
+                part = _pick_from_bin(pick_place, world, binned, half, name)
                 _place(pick_place, cell, place, place_yaw, out_belt)
                 cycles.append(world.time_s - start)
                 _remove_part(world, part, out_belt)
@@ -215,6 +209,23 @@ def _place(pick_place: PickPlace, cell: RobotCell, place: np.ndarray, place_yaw:
 def _yaw(quat) -> float:
     x, y, z, w = quat
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def _pick_from_bin(pick_place: PickPlace, world: World, binned: list[str], half, name: str) -> str:
+    """Pick the topmost part in the bin that the arm can get to (as a camera looking into the bin
+    would choose: a part pressed against a wall may leave the tool no room), and return its name."""
+    first_error = None
+    for part in sorted(binned, key=lambda b: -world.state(b).xyz_m[2]):
+        state = world.state(part)
+        try:
+            pick_place.pick(part, np.array(state.xyz_m) + [0.0, 0.0, half[2]], _yaw(state.quat_xyzw))
+        except SimulationError as exc:
+            first_error = first_error or exc
+            continue
+        binned.remove(part)
+        return part
+    raise SimulationError(f"robot {name!r}: picking from the bin: no part left in it can be picked; the "
+                          f"topmost: {first_error}")
 
 
 def _tip_into_bin(world: World, bin_fixture, pick: np.ndarray, half, n: int, name: str, mass_kg: float,

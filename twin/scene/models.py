@@ -412,7 +412,7 @@ class RobotCell(_Model):
     pick_from: Name | None = Field(
         None, description="a conveyor whose moving belt the part is picked from, or a bin fixture the parts "
                           "lie jumbled in")
-    bin_parts: Annotated[int, Field(ge=2, le=30)] = Field(
+    bin_parts: Annotated[int, Field(ge=2, le=12)] = Field(
         6, description="with pick_from a bin: parts tipped into it for the measurement (the first pick warms "
                        "up; the cycle time is the mean over the others)")
     vision_guided: bool = Field(

@@ -124,15 +124,10 @@ class PickPlace:
             try:
                 for a, b, across in route:
                     steps = max(1, math.ceil(float(np.linalg.norm(b - a)) / 0.05))
-                    for k in range(1, steps + 1):
-                        tool = _slerp(start_quat, quat, k / steps) if across else tool
-                        nxt = robot.ik_near(a + (b - a) * k / steps, tool, q, tolerance_m=5e-4,
-                                            tolerance_rad=5e-3).q
-                        motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
-                        if robot.min_distance(motion, obstacles)[0] < self.clearance_m:
-                            raise SimulationError("too close")
-                        motions.append(motion)
-                        q = nxt
+                    turn = (lambda u: _slerp(start_quat, quat, u)) if across else (lambda u, t=tool: t)
+                    leg, q = self._planned_line(a, b, q, obstacles, steps, turn)
+                    motions += leg
+                    tool = turn(1.0)
             except SimulationError:
                 continue
             finally:
@@ -180,13 +175,8 @@ class PickPlace:
         was gripped), so an off-centre grip does not become a placement error. ``on_release(part)``
         is called the moment the part is let go, before the retreat (a belt taking it over).
         """
-        c = self.robot.world.client
         up = np.array([0.0, 0.0, self.approach_m])
-        centre = np.asarray(target_xyz, float) - np.array([0.0, 0.0, self._held_half_height])
-        inv_pos, inv_quat = c.invertTransform(*self.gripper.held_pose)
-        ee_pos, ee_quat = c.multiplyTransforms(centre.tolist(), list(euler_to_quat(0.0, 0.0, target_yaw_rad)),
-                                               inv_pos, inv_quat)
-        place = np.array(ee_pos) + np.array([0.0, 0.0, 0.001])  # let go 1 mm above the surface
+        place, ee_quat = self._release_pose(target_xyz, target_yaw_rad)
         try:
             t = self._transfer_to(place + up, ee_quat)
             t += self._line(place + up, place, ee_quat)
@@ -211,12 +201,7 @@ class PickPlace:
         if not norm > 0.0:
             raise SimulationError(f"entry direction {tuple(entry_xy)} into the slot is not a horizontal direction")
         direction /= norm
-        c = self.robot.world.client
-        centre = np.asarray(target_xyz, float) - np.array([0.0, 0.0, self._held_half_height])
-        inv_pos, inv_quat = c.invertTransform(*self.gripper.held_pose)
-        ee_pos, ee_quat = c.multiplyTransforms(centre.tolist(), list(euler_to_quat(0.0, 0.0, target_yaw_rad)),
-                                               inv_pos, inv_quat)
-        place = np.array(ee_pos) + np.array([0.0, 0.0, 0.001])
+        place, ee_quat = self._release_pose(target_xyz, target_yaw_rad)
         inside = place + np.array([0.0, 0.0, float(lift_m)])
         outside = inside - self.approach_m * direction
         try:
@@ -229,26 +214,48 @@ class PickPlace:
         t += self._line(place, inside, ee_quat)
         return t + self._checked_line(inside, outside, ee_quat)
 
+    def _release_pose(self, target_xyz, target_yaw_rad: float) -> tuple[np.ndarray, tuple]:
+        """Tool position and orientation that put the held part's top-face centre at ``target_xyz``
+        with yaw ``target_yaw_rad``, from where the part sits in the gripper; 1 mm above, to let go."""
+        c = self.robot.world.client
+        centre = np.asarray(target_xyz, float) - np.array([0.0, 0.0, self._held_half_height])
+        inv_pos, inv_quat = c.invertTransform(*self.gripper.held_pose)
+        ee_pos, ee_quat = c.multiplyTransforms(centre.tolist(), list(euler_to_quat(0.0, 0.0, target_yaw_rad)),
+                                               inv_pos, inv_quat)
+        return np.array(ee_pos) + np.array([0.0, 0.0, 0.001]), ee_quat
+
     def _checked_line(self, start, end, quat) -> float:
         """Like :meth:`_line`, but every leg is checked for clearance before the arm moves."""
-        robot, obstacles = self.robot, self.obstacles()
-        start_q, q, motions = robot.joints(), robot.joints(), []
+        robot = self.robot
+        start_q = robot.joints()
         try:
-            for k in range(1, self.descent_steps + 1):
-                nxt = robot.ik_near(start + (end - start) * k / self.descent_steps, quat, q,
-                                    tolerance_m=5e-4, tolerance_rad=5e-3).q
-                motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
-                closest, _ = robot.min_distance(motion, obstacles)
-                if closest < self.clearance_m:
-                    raise SimulationError(f"the straight move from {_mm(start)} to {_mm(end)} comes within "
-                                          f"{1000 * closest:.0f} mm of an obstacle (clearance "
-                                          f"{1000 * self.clearance_m:.0f} mm)")
-                motions.append(motion)
-                q = nxt
+            motions, _ = self._planned_line(start, end, start_q, self.obstacles(), self.descent_steps, lambda u: quat)
         finally:
             robot.set_joints(start_q)
         robot.follow_all(motions)
         return sum(m.duration_s for m in motions)
+
+    def _planned_line(self, start, end, q, obstacles: list[str], steps: int, tool_at) -> tuple[list, np.ndarray]:
+        """Joint motions along the straight tool line ``start`` -> ``end`` from joints ``q``, through
+        ``steps`` IK waypoints (tool orientation ``tool_at(u)``, u from 0 to 1), each checked for
+        clearance; and the joints at the end. Moves the arm (the caller restores it).
+
+        Raises:
+            SimulationError: a leg comes closer than ``clearance_m`` to an obstacle.
+        """
+        robot, motions = self.robot, []
+        for k in range(1, steps + 1):
+            nxt = robot.ik_near(start + (end - start) * k / steps, tool_at(k / steps), q,
+                                tolerance_m=5e-4, tolerance_rad=5e-3).q
+            motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
+            closest, _ = robot.min_distance(motion, obstacles)
+            if closest < self.clearance_m:
+                raise SimulationError(f"the straight move from {_mm(start)} to {_mm(end)} comes within "
+                                      f"{1000 * closest:.0f} mm of an obstacle (clearance "
+                                      f"{1000 * self.clearance_m:.0f} mm)")
+            motions.append(motion)
+            q = nxt
+        return motions, q
 
     def place_on_belt(self, belt: Belt, s_m: float, *, lateral_m: float = 0.0, yaw_rad: float = 0.0) -> float:
         """Put the held part down on a running ``belt``, centred ``s_m`` along it and ``lateral_m``

@@ -30,7 +30,7 @@ from .pick_place import PickPlace
 from .robot import Robot
 from .world import World
 
-__all__ = ["measure_cycle_s", "resolve_robot_cells"]
+__all__ = ["measure_cycle_s", "resolve_robot_cells", "layout_obstacles", "part_type_at", "offset_by_yaw"]
 
 _BELT_BEFORE_M, _BELT_AFTER_M = 1.2, 0.8  # belt length upstream and downstream of the pick point
 _SIGHT_AT_M = 0.18  # where along that belt a part is put on and (vision_guided) seen by the camera
@@ -254,8 +254,7 @@ def _tip_into_bin(world: World, bin_fixture, pick: np.ndarray, half, n: int, nam
         x = float(np.clip(lx + gx + rng.uniform(-0.3, 0.3) * reach, -room[0], room[0]))
         y = float(np.clip(ly + gy + rng.uniform(-0.3, 0.3) * reach, -room[1], room[1]))
         part = f"bin_part/{k}"
-        world.add_box(part, half, (centre[0] + x * cos - y * sin, centre[1] + x * sin + y * cos,
-                                   floor + half[2] + 0.02 + 2.5 * half[2] * (k // 6)),
+        world.add_box(part, half, offset_by_yaw((centre[0], centre[1], floor), (x, y, half[2] + 0.02 + 2.5 * half[2] * (k // 6)), yaw),
                       yaw_rad=yaw + rng.uniform(-math.pi, math.pi), mass_kg=mass_kg, friction=friction)
         world.step(120)  # falls and settles
         names.append(part)
@@ -298,9 +297,9 @@ def _sight(camera, belt: Belt, part: str, name: str, errors_out: list | None):
 REACH_RADIUS_M = 1.5
 
 
-def _offset(xyz, local, yaw_deg: float) -> tuple[float, float, float]:
-    """``xyz`` plus the point ``local`` of a body turned ``yaw_deg`` about the vertical."""
-    yaw = math.radians(yaw_deg)
+def offset_by_yaw(xyz, local, yaw_rad: float) -> tuple[float, float, float]:
+    """``xyz`` plus the point ``local`` of a body turned ``yaw_rad`` about the vertical."""
+    yaw = float(yaw_rad)
     lx, ly, lz = (float(v) for v in local)
     return (xyz[0] + lx * math.cos(yaw) - ly * math.sin(yaw), xyz[1] + lx * math.sin(yaw) + ly * math.cos(yaw),
             xyz[2] + lz)
@@ -324,11 +323,12 @@ def layout_obstacles(scene: Scene, station) -> list[tuple]:
         if fx.shape == "box" and fx.size_m is not None:
             boxes.append((fx.name, fx.size_m, fx.xyz_m, fx.yaw_deg))
         elif fx.shape == "bin" and fx.size_m is not None:
-            boxes += [(f"{fx.name}/{label}", size, _offset(fx.xyz_m, centre, fx.yaw_deg), fx.yaw_deg)
+            boxes += [(f"{fx.name}/{label}", size, offset_by_yaw(fx.xyz_m, centre, math.radians(fx.yaw_deg)), fx.yaw_deg)
                       for label, size, centre in bin_boxes(fx.size_m, fx.wall_m)]
         elif fx.shape == "mesh":
             lo, hi = mesh_bounds(fx.mesh_path, fx.scale)  # kept clear of as a whole: its bounding box
-            boxes.append((fx.name, tuple(hi - lo), _offset(fx.xyz_m, 0.5 * (lo + hi), fx.yaw_deg), fx.yaw_deg))
+            boxes.append((fx.name, tuple(hi - lo), offset_by_yaw(fx.xyz_m, 0.5 * (lo + hi), math.radians(fx.yaw_deg)),
+                          fx.yaw_deg))
     for section in ("stations", "buffers", "sources", "sinks", "storages"):
         for el in getattr(scene, section):
             if el.geometry is not None and el.name != station.name:

@@ -38,6 +38,7 @@ from ..scene.models import Scene
 from ._bullet import euler_to_quat
 from .belt import BELT_THICKNESS_M, add_belt_frame
 from .rack_view import rack_frame_boxes
+from .robot_cell import offset_by_yaw, part_type_at
 from .world import World
 
 __all__ = ["SceneWorld", "BELT_THICKNESS_M"]
@@ -101,8 +102,6 @@ class SceneWorld:
         for st in scene.stations:
             cell = st.robot_cell
             if cell is not None and cell.pick_from in fixtures and fixtures[cell.pick_from].shape == "bin":
-                from .robot_cell import part_type_at
-
                 n = node_id[st.name]
                 off, m = int(engine.params.pred_off[n]), int(engine.params.pred_len[n])
                 feeding = [int(q) for q in engine.params.pred_idx[off:off + m]
@@ -204,12 +203,10 @@ class SceneWorld:
             while len(bodies) < want:
                 self._drops += 1
                 k = self._drops
-                yaw = math.radians(fx.yaw_deg)
                 # over the bin's inside, spread by a fixed pattern (the 3D world never draws random numbers)
-                lx = 0.25 * fx.size_m[0] * math.sin(2.3 * k)
-                ly = 0.25 * fx.size_m[1] * math.cos(1.7 * k)
-                xyz = (fx.xyz_m[0] + lx * math.cos(yaw) - ly * math.sin(yaw),
-                       fx.xyz_m[1] + lx * math.sin(yaw) + ly * math.cos(yaw), fx.xyz_m[2] + 0.5 * fx.size_m[2] + 0.1)
+                local = (0.25 * fx.size_m[0] * math.sin(2.3 * k), 0.25 * fx.size_m[1] * math.cos(1.7 * k),
+                         0.5 * fx.size_m[2] + 0.1)
+                xyz = offset_by_yaw(fx.xyz_m, local, math.radians(fx.yaw_deg))
                 name = f"binned/{k}"
                 body = self.world.add_box(name, tuple(0.5 * v for v in pt.body_size_m()), xyz, yaw_rad=0.9 * k,
                                           mass_kg=pt.mass_kg, friction=pt.friction, rgba=_PART_RGBA)

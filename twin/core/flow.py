@@ -193,18 +193,27 @@ def can_accept(P, S, n, t):
 
 
 @njit(cache=True, inline="always")
+def _route_step(P, S, node, p):
+    """Where a merge or a deterministic diverter ``node`` sends part ``p``; -1 for any other node
+    (a storage node, or a diverter that chooses by the state of its outputs)."""
+    kind = P.node_kind[node]
+    if kind == KIND_MERGE:
+        return P.node_out[node]
+    if kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_TYPE:
+        return P.dv_type_target[node * P.n_types + S.part_type[p]]
+    if kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_INSPECTION:
+        return P.dv_fail[node] if S.part_insp[p] == INSP_FAIL else P.dv_pass[node]
+    return -1
+
+
+@njit(cache=True, inline="always")
 def _follow(P, S, node, p):
     """Follow merges and deterministic diverters from ``node`` to a storage node."""
     while True:
-        kind = P.node_kind[node]
-        if kind == KIND_MERGE:
-            node = P.node_out[node]
-        elif kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_TYPE:
-            node = P.dv_type_target[node * P.n_types + S.part_type[p]]
-        elif kind == KIND_DIVERTER and P.dv_rule[node] == DV_BY_INSPECTION:
-            node = P.dv_fail[node] if S.part_insp[p] == INSP_FAIL else P.dv_pass[node]
-        else:
+        nxt = _route_step(P, S, node, p)
+        if nxt < 0:
             return node
+        node = nxt
 
 
 @njit(cache=True, inline="always")
@@ -578,19 +587,11 @@ def trace_route(P, S, node, target, p, t):
     """Trace part ``p`` entering and leaving each routing point (merge, diverter) on its way from
     ``node`` to storage node ``target``, all at time ``t``: the way ``resolve`` just chose."""
     while node != target and node >= 0:
-        kind = P.node_kind[node]
-        if kind == KIND_MERGE:
-            nxt = P.node_out[node]
-        elif kind == KIND_DIVERTER:
-            rule = P.dv_rule[node]
-            if rule == DV_BY_TYPE:
-                nxt = P.dv_type_target[node * P.n_types + S.part_type[p]]
-            elif rule == DV_BY_INSPECTION:
-                nxt = P.dv_fail[node] if S.part_insp[p] == INSP_FAIL else P.dv_pass[node]
-            else:
-                nxt = S.dv_pick[node]  # round robin or shortest queue: the output it picked
-        else:
-            return
+        nxt = _route_step(P, S, node, p)
+        if nxt < 0:
+            if P.node_kind[node] != KIND_DIVERTER:
+                return
+            nxt = S.dv_pick[node]  # round robin or shortest queue: the output it picked
         trace(S, TR_ENTER, p, node, 0, t)
         trace(S, TR_LEAVE, p, node, 0, t)
         node = nxt

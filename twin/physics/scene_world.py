@@ -29,6 +29,7 @@ The 3D world never changes line results; it shows them.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +49,18 @@ _PICK_BIN_SHOWN = 20  # most parts shown waiting in a bin a robot cell picks fro
 _FRAME_RGBA = (0.25, 0.27, 0.30, 1.0)
 _MACHINE_RGBA = (0.35, 0.45, 0.60, 1.0)
 _PART_RGBA = (0.85, 0.55, 0.15, 1.0)
+
+
+@dataclass
+class _PickBin:
+    """A bin a robot cell picks from, as shown: the parts waiting in the buffers feeding the cell."""
+
+    station: int  # node id of the cell's station
+    feeding: list[int]  # buffers whose parts lie in the bin
+    fixture: object  # the bin fixture (scene model)
+    part_type: object  # the part type shown
+    bodies: list[str] = field(default_factory=list)  # parts in the bin now
+    taken: int = 0  # parts the cell had taken at the last sync
 
 
 class SceneWorld:
@@ -96,8 +109,7 @@ class SceneWorld:
         for fx in scene.fixtures:
             self._add_fixture(fx)
         self.robots = []  # (robot, first server of its station, measured cycle motion)
-        # [station node, feeding buffer nodes, bin fixture, part type, bodies in the bin, parts taken]
-        self._bin_cells: list[list] = []
+        self._bin_cells: list[_PickBin] = []
         fixtures = {fx.name: fx for fx in scene.fixtures}
         for st in scene.stations:
             cell = st.robot_cell
@@ -106,7 +118,7 @@ class SceneWorld:
                 off, m = int(engine.params.pred_off[n]), int(engine.params.pred_len[n])
                 feeding = [int(q) for q in engine.params.pred_idx[off:off + m]
                            if engine.params.node_kind[q] == L.KIND_BUFFER]
-                self._bin_cells.append([n, feeding, fixtures[cell.pick_from], part_type_at(scene, st.name), [], 0])
+                self._bin_cells.append(_PickBin(n, feeding, fixtures[cell.pick_from], part_type_at(scene, st.name)))
         for st in scene.stations:
             if st.robot_cell is not None:
                 from .robot import Robot  # the arm, standing at its base in its ready pose
@@ -188,14 +200,14 @@ class SceneWorld:
         """A bin a robot cell picks from holds as many parts as wait in the buffers feeding the cell
         (up to ``_PICK_BIN_SHOWN``): new ones are dropped in, and the topmost goes when one is taken."""
         s, p = self.engine.state, self.engine.params  # st_processed is [node, part type]
-        for entry in self._bin_cells:
-            n, feeding, fx, pt, bodies, taken_before = entry
-            want = min(int(sum(int(s.node_count[q]) for q in feeding)), _PICK_BIN_SHOWN)
+        for cell in self._bin_cells:
+            n, fx, pt, bodies = cell.station, cell.fixture, cell.part_type, cell.bodies
+            want = min(int(sum(int(s.node_count[q]) for q in cell.feeding)), _PICK_BIN_SHOWN)
             off = int(p.st_srv_off[n])
             # parts the cell has taken so far: those it finished and those on its server now
             taken = int(s.st_processed[n].sum()) + int((s.srv_part[off:off + int(p.node_cap[n])] >= 0).sum())
-            entry[5] = taken
-            gone = max(taken - taken_before, len(bodies) - want)
+            gone = max(taken - cell.taken, len(bodies) - want)
+            cell.taken = taken
             for _ in range(min(gone, len(bodies))):  # the arm took one: the topmost, as it picks
                 top = max(bodies, key=lambda b: self.world.state(b).xyz_m[2])
                 bodies.remove(top)

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 __all__ = ["LocalIK", "LocalSolution"]
 
@@ -81,7 +82,7 @@ class LocalIK:
         self._zeros = [0.0] * len(movable)
         # the arm's joints are usually all the movable ones, in order (no fingers to fill in)
         self._arm_only = self._columns == list(range(len(movable)))
-        self._damped = {3: np.eye(3) * self._damping2, 6: np.eye(6) * self._damping2}
+        self._no_pull = np.zeros(len(self._joints))
         self._base_quat: tuple | None = None
         self._to_base: dict[int, np.ndarray] = {}
 
@@ -116,7 +117,7 @@ class LocalIK:
             qx, qy, qz, qw = qx / n, qy / n, qz / n, qw / n
             rows = 6
         # the Jacobian is in the base frame: errors are rotated into it
-        to_base, damped = self._base_rotation(rows), self._damped[rows]
+        to_base = self._base_rotation(rows)
         q_all = None if self._arm_only else [s[0] for s in c.getJointStates(body, self._movable)]
         rest = None if rest is None else np.asarray(rest, float)
         q = np.clip(np.asarray(q0, float), lower, upper)
@@ -156,34 +157,109 @@ class LocalIK:
                 lin, ang = jacobian(body, ee, (0.0, 0.0, 0.0), q_all, self._zeros, self._zeros)
                 jac = np.array(lin + ang if rows == 6 else lin)[:, columns]
             e = to_base @ np.array(error)
-            z = None if rest is None else rest_gain * (rest - q)
-            dq = self._step(jac, e, z, damped)
-            q_new = q + dq
-            if (q_new < lower).any() or (q_new > upper).any():
-                # a joint on its limit that the step pushes further out is held there, and the
-                # step recomputed with the others (otherwise clipping stalls the iteration)
-                blocked = ((q <= lower) & (dq < 0.0)) | ((q >= upper) & (dq > 0.0))
-                if blocked.any():
-                    free = ~blocked
-                    dq = np.zeros_like(q)
-                    dq[free] = self._step(jac[:, free], e, None if z is None else z[free], damped)
-            peak = np.abs(dq).max()
-            if peak > self._max_step:
-                dq *= self._max_step / peak
-            q = np.clip(q + dq, lower, upper)
+            z = self._no_pull if rest is None else rest_gain * (rest - q)
+            q = dls_update(q, jac, e, z, rest is not None, self._damping2, lower, upper, self._max_step)
             q_list = q.tolist()
         return LocalSolution(q, pos_err, ang_err, pos_err <= tolerance_m and ang_err <= tolerance_rad, it)
 
-    @staticmethod
-    def _step(jac: np.ndarray, e: np.ndarray, z, eye: np.ndarray) -> np.ndarray:
-        """Damped least squares step towards error ``e``, plus ``z`` projected on the null space of
-        the task: ``J^T (J J^T + d^2 I)^-1 e + (I - J^+ J) z``.
 
-        The projection uses the undamped pseudo-inverse, so the rest-pose pull never moves the end
-        effector (a damped one would leave a residual that stalls the iteration short of the target).
-        """
-        jjt = jac @ jac.T
-        dq = jac.T @ np.linalg.solve(jjt + eye, e)
-        if z is None:
-            return dq
-        return dq + z - jac.T @ np.linalg.solve(jjt + _PROJECTOR_REGULARISATION * np.eye(len(e)), jac @ z)
+@njit(cache=True)
+def _cholesky_solve(a, b):
+    """``a^-1 b`` for a small symmetric positive definite ``a`` (overwritten by its factor)."""
+    m = a.shape[0]
+    for j in range(m):
+        d = a[j, j]
+        for k in range(j):
+            d -= a[j, k] * a[j, k]
+        d = math.sqrt(d)
+        a[j, j] = d
+        for i in range(j + 1, m):
+            v = a[i, j]
+            for k in range(j):
+                v -= a[i, k] * a[j, k]
+            a[i, j] = v / d
+    x = b.copy()
+    for i in range(m):
+        for k in range(i):
+            x[i] -= a[i, k] * x[k]
+        x[i] /= a[i, i]
+    for i in range(m - 1, -1, -1):
+        for k in range(i + 1, m):
+            x[i] -= a[k, i] * x[k]
+        x[i] /= a[i, i]
+    return x
+
+
+@njit(cache=True)
+def _transpose_times(jac, x):
+    """``J^T x``."""
+    m, n = jac.shape
+    out = np.zeros(n)
+    for i in range(m):
+        for k in range(n):
+            out[k] += jac[i, k] * x[i]
+    return out
+
+
+@njit(cache=True)
+def _dls_step(jac, e, z, pull, damping2):
+    """Damped least squares step towards error ``e``, plus ``z`` projected on the null space of
+    the task (when ``pull``): ``J^T (J J^T + d^2 I)^-1 e + (I - J^+ J) z``.
+
+    The projection uses the undamped pseudo-inverse, so the rest-pose pull never moves the end
+    effector (a damped one would leave a residual that stalls the iteration short of the target).
+    """
+    m, n = jac.shape
+    jjt = np.empty((m, m))  # small: plain loops beat a BLAS call
+    for i in range(m):
+        for j in range(i + 1):
+            v = 0.0
+            for k in range(n):
+                v += jac[i, k] * jac[j, k]
+            jjt[i, j] = v
+            jjt[j, i] = v
+    a = jjt.copy()
+    for i in range(m):
+        a[i, i] += damping2
+    dq = _transpose_times(jac, _cholesky_solve(a, e))
+    if pull:
+        for i in range(m):
+            jjt[i, i] += _PROJECTOR_REGULARISATION
+        jz = np.zeros(m)
+        for i in range(m):
+            for k in range(n):
+                jz[i] += jac[i, k] * z[k]
+        dq += z - _transpose_times(jac, _cholesky_solve(jjt, jz))
+    return dq
+
+
+@njit(cache=True)
+def dls_update(q, jac, e, z, pull, damping2, lower, upper, max_step):
+    """One iteration from joints ``q``: the damped least squares step (a joint on its limit that
+    the step pushes further out is held there, and the step recomputed with the others, or
+    clipping would stall the iteration), shortened to ``max_step`` on the largest joint, clipped
+    to the limits. Compiled: NumPy's per-call overhead on 6x7 matrices was most of a solve."""
+    dq = _dls_step(jac, e, z, pull, damping2)
+    n = q.shape[0]
+    outside = False
+    for i in range(n):
+        v = q[i] + dq[i]
+        if v < lower[i] or v > upper[i]:
+            outside = True
+    if outside:
+        blocked = (q <= lower) & (dq < 0.0) | (q >= upper) & (dq > 0.0)
+        if blocked.any():
+            jac_free = jac.copy()
+            z_free = z.copy()
+            for i in range(n):
+                if blocked[i]:
+                    jac_free[:, i] = 0.0
+                    z_free[i] = 0.0
+            dq = _dls_step(jac_free, e, z_free, pull, damping2)
+            for i in range(n):
+                if blocked[i]:
+                    dq[i] = 0.0
+    peak = np.abs(dq).max()
+    if peak > max_step:
+        dq *= max_step / peak
+    return np.minimum(np.maximum(q + dq, lower), upper)

@@ -18,7 +18,7 @@ from ._bullet import euler_to_quat
 from .belt import Belt, BeltSighting
 from .fingers import TwoFingerGripper
 from .gripper import SuctionGripper
-from .robot import Robot
+from .robot import Robot, check_horizon
 from .trajectory import SplineMotion, limit_ratios
 
 __all__ = ["PickPlace", "tool_down_quat"]
@@ -248,7 +248,7 @@ class PickPlace:
             nxt = robot.ik_near(start + (end - start) * k / steps, tool_at(k / steps), q,
                                 tolerance_m=5e-4, tolerance_rad=5e-3).q
             motion = robot.plan(nxt, profile="trapezoidal", q_start=q)
-            closest, _ = robot.min_distance(motion, obstacles)
+            closest, _ = robot.min_distance(motion, obstacles, horizon_m=check_horizon(self.clearance_m))
             if closest < self.clearance_m:
                 raise SimulationError(f"the straight move from {_mm(start)} to {_mm(end)} comes within "
                                       f"{1000 * closest:.0f} mm of an obstacle (clearance "

@@ -173,16 +173,17 @@ class World:
 
     @property
     def closed(self) -> bool:
-        return not self._client.connected
+        return self._client.id < 0
 
     @property
     def client(self) -> BulletClient:
         """The bound physics client, for modules of ``twin.physics`` that build on the world."""
-        self._check_open()
+        if self._client.id < 0:  # read every physics step by belts and grippers: kept to one check
+            raise SimulationError("this World is closed")
         return self._client
 
     def _check_open(self) -> None:
-        if self.closed:
+        if self._client.id < 0:
             raise SimulationError("this World is closed")
 
     # -- bodies ------------------------------------------------------------------------------
@@ -387,14 +388,14 @@ class World:
 
     def step(self, n: int = 1) -> float:
         """Advance ``n`` physics steps (step hooks run before each); return the world time (s)."""
-        c = self.client
+        step = self.client.stepSimulation
         hooks, dt = self._hooks, self.dt_s
         for _ in range(int(n)):
             for hook in hooks:
                 hook(dt)
-            c.stepSimulation()
+            step()
             self._steps += 1
-        return self.time_s
+        return self._steps * dt
 
     @property
     def steps(self) -> int:

@@ -3,14 +3,14 @@
 PyBullet's ``calculateInverseKinematics`` costs about 0.3 ms a call and, from a seed already close
 to the answer, still needs several calls to reach sub-millimetre accuracy. For dense points along
 a path (each seeded with its neighbour's solution) a plain Newton iteration does the same work in
-two or three steps of a few tens of microseconds: place the arm, read the end-effector pose (one
-forward kinematics), read the Jacobian, solve a 6x6 damped system, clip to the joint limits.
+two or three steps: forward kinematics and Jacobian of the chain, a 6x6 damped system, a clip to
+the joint limits. The whole iteration is one compiled call (a few microseconds); the chain comes
+from PyBullet's own joint frames (:mod:`twin.physics.kinematics`), so the poses it solves for are
+the ones PyBullet reports, and the world is not touched.
 
-PyBullet's Jacobian is expressed in the base frame (for the origin of the link frame, the point
-``getLinkState`` reports), so the error is rotated into the base frame rather than the Jacobian
-into the world. An optional rest
-pose is followed in the null space of the task (the smallest joint motion that also draws the arm
-towards it), which is how :meth:`Robot.ik` keeps the arm configuration of its ready pose.
+An optional rest pose is followed in the null space of the task (the smallest joint motion that
+also draws the arm towards it), which is how :meth:`Robot.ik` keeps the arm configuration of its
+ready pose.
 
 Every call goes through the robot's physics client; nothing here imports pybullet.
 """
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .kinematics import JOINT_FIXED, Chain, chain_pose, matrix_of_quat, quat_of_matrix
+
 __all__ = ["LocalIK", "LocalSolution"]
 
 #: where the iteration stops once within the tolerances: about the precision of PyBullet's link
@@ -31,7 +33,6 @@ __all__ = ["LocalIK", "LocalSolution"]
 #: several rad/s² of joint acceleration.
 PRECISION_M = 1e-6
 PRECISION_RAD = 1e-5
-_ONE_DOF = (0, 1)  # revolute, prismatic joint types in PyBullet's getJointInfo
 #: keeps the null-space projector finite at an exact singularity, and is otherwise negligible
 _PROJECTOR_REGULARISATION = 1e-9
 
@@ -65,35 +66,39 @@ class LocalIK:
     def __init__(self, client, body: int, ee: int, joints: list[int], lower: np.ndarray, upper: np.ndarray,
                  damping: float = 1e-2, max_step_rad: float = 0.3) -> None:
         self._c = client
-        self._body, self._ee = body, ee
-        self._joints = list(joints)
+        self._body = body
         self._lower, self._upper = np.asarray(lower, float), np.asarray(upper, float)
         self._damping2 = float(damping) ** 2
         self._max_step = float(max_step_rad)
-        # calculateJacobian wants every movable degree of freedom (fingers included); its columns
-        # follow the joint order, so the arm's columns are picked out by index
-        infos = [client.getJointInfo(body, j) for j in range(client.getNumJoints(body))]
-        movable = [info[0] for info in infos if info[3] > -1]
-        #: one column per movable joint holds only for revolute and prismatic joints (a spherical
-        #: joint has three): otherwise :meth:`solve` declines and the caller uses PyBullet's IK
-        self.supported = all(info[2] in _ONE_DOF for info in infos if info[3] > -1)
-        self._movable = movable
-        self._columns = [movable.index(j) for j in self._joints]
-        self._zeros = [0.0] * len(movable)
-        # the arm's joints are usually all the movable ones, in order (no fingers to fill in)
-        self._arm_only = self._columns == list(range(len(movable)))
-        self._no_pull = np.zeros(len(self._joints))
-        self._base_quat: tuple | None = None
-        self._to_base: dict[int, np.ndarray] = {}
+        self.chain = Chain.of(client, body, ee, list(joints))
+        #: only revolute, prismatic and fixed joints on the way to the end effector: otherwise
+        #: :meth:`solve` declines and the caller uses PyBullet's IK
+        self.supported = self.chain.supported
+        # joints on the way that are not solved for (a finger, towards a fingertip): read at each solve
+        self._held = [(k, j) for k, j in enumerate(self.chain.joints)
+                      if self.chain.column[k] < 0 and self.chain.jtype[k] != JOINT_FIXED]
+        self._no_pull = np.zeros(len(joints))
 
-    def _base_rotation(self, rows: int) -> np.ndarray:
-        """World-to-base rotation of the error (3 or 6 rows); recomputed only if the base turned."""
-        quat = self._c.getBasePositionAndOrientation(self._body)[1]
-        if quat != self._base_quat:
-            to_base = np.array(self._c.getMatrixFromQuaternion(quat)).reshape(3, 3).T
-            self._to_base = {3: to_base, 6: np.kron(np.eye(2), to_base)}
-            self._base_quat = quat
-        return self._to_base[rows]
+    def base_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """The body's base (centre-of-mass) position and rotation matrix now."""
+        pos, quat = self._c.getBasePositionAndOrientation(self._body)
+        return np.array(pos), matrix_of_quat(*quat)
+
+    def held_values(self) -> np.ndarray:
+        """Values of the chain's joints that are not solved for (zero for the others)."""
+        values = np.zeros(len(self.chain.joints))
+        if self._held:
+            states = self._c.getJointStates(self._body, [j for _, j in self._held])
+            for (k, _), state in zip(self._held, states, strict=True):
+                values[k] = state[0]
+        return values
+
+    def pose(self, q) -> tuple[np.ndarray, np.ndarray]:
+        """End-effector link position and quaternion (xyzw) at arm joints ``q`` (the world untouched)."""
+        base_pos, base_rot = self.base_pose()
+        pos, rot = chain_pose(np.asarray(q, float), self.held_values(), base_pos, base_rot, *self.chain.arrays(),
+                              np.empty((6, 0)))
+        return pos, quat_of_matrix(rot)
 
     def solve(self, target_xyz, target_quat, q0, tolerance_m: float, tolerance_rad: float,
               rest=None, rest_gain: float = 0.5, max_iterations: int = 10) -> LocalSolution:
@@ -101,66 +106,68 @@ class LocalIK:
         ``PRECISION_RAD``, or as close as ``max_iterations`` get); converged: within the tolerances.
 
         ``target_quat`` None: position only. ``rest``: joint positions drawn towards in the null
-        space (``rest_gain`` of the way each iteration). Leaves the arm at the returned joints
-        (the caller restores what it needs).
+        space (``rest_gain`` of the way each iteration). The world is not touched: the chain is
+        evaluated by :func:`twin.physics.kinematics.chain_pose`.
         """
         if not self.supported:
             return LocalSolution(np.asarray(q0, float), math.inf, math.inf, False, 0)
-        c, body, ee = self._c, self._body, self._ee
-        reset, link_state, jacobian = c.resetJointStatesMultiDof, c.getLinkState, c.calculateJacobian
-        joints, columns, lower, upper = self._joints, self._columns, self._lower, self._upper
-        tx, ty, tz = (float(v) for v in target_xyz)
-        rows = 3
-        if target_quat is not None:
-            qx, qy, qz, qw = (float(v) for v in target_quat)
-            n = math.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
-            qx, qy, qz, qw = qx / n, qy / n, qz / n, qw / n
-            rows = 6
-        # the Jacobian is in the base frame: errors are rotated into it
-        to_base = self._base_rotation(rows)
-        q_all = None if self._arm_only else [s[0] for s in c.getJointStates(body, self._movable)]
-        rest = None if rest is None else np.asarray(rest, float)
-        q = np.clip(np.asarray(q0, float), lower, upper)
-        q_list = q.tolist()
-        pos_err = ang_err = math.inf
-        for it in range(max_iterations + 1):
-            reset(body, joints, [[v] for v in q_list])
-            state = link_state(body, ee, computeForwardKinematics=True)
-            px, py, pz = state[4]
-            ex, ey, ez = tx - px, ty - py, tz - pz
-            pos_err = math.sqrt(ex * ex + ey * ey + ez * ez)
-            error = [ex, ey, ez]
-            ang_err = 0.0
-            if rows == 6:
-                cx, cy, cz, cw = state[5]
-                # rotation taking the current orientation to the target: q_t * conj(q_c)
-                rw = qw * cw + qx * cx + qy * cy + qz * cz
-                rx = -qw * cx + qx * cw - qy * cz + qz * cy
-                ry = -qw * cy + qx * cz + qy * cw - qz * cx
-                rz = -qw * cz - qx * cy + qy * cx + qz * cw
-                if rw < 0.0:
-                    rw, rx, ry, rz = -rw, -rx, -ry, -rz
-                s = math.sqrt(rx * rx + ry * ry + rz * rz)
-                # atan2, not acos of the dot product: acos loses small angles (below about 1e-4
-                # rad with single-precision quaternions), which would stall the iteration there
-                ang_err = 2.0 * math.atan2(s, rw)
-                k = ang_err / s if s > 1e-12 else 2.0
-                error += [k * rx, k * ry, k * rz]
-            if (pos_err <= PRECISION_M and ang_err <= PRECISION_RAD) or it == max_iterations:
-                break
-            if q_all is None:
-                lin, ang = jacobian(body, ee, (0.0, 0.0, 0.0), q_list, self._zeros, self._zeros)
-                jac = np.array(lin + ang if rows == 6 else lin)
-            else:
-                for i, col in enumerate(columns):
-                    q_all[col] = q_list[i]
-                lin, ang = jacobian(body, ee, (0.0, 0.0, 0.0), q_all, self._zeros, self._zeros)
-                jac = np.array(lin + ang if rows == 6 else lin)[:, columns]
-            e = to_base @ np.array(error)
-            z = self._no_pull if rest is None else rest_gain * (rest - q)
-            q = dls_update(q, jac, e, z, rest is not None, self._damping2, lower, upper, self._max_step)
-            q_list = q.tolist()
+        target = np.asarray(target_xyz, float)
+        quat = np.zeros(4) if target_quat is None else np.asarray(target_quat, float)
+        base_pos, base_rot = self.base_pose()
+        pull = rest is not None
+        rest_q = np.asarray(rest, float) if pull else self._no_pull
+        q, pos_err, ang_err, it = solve_chain(
+            np.asarray(q0, float), self.held_values(), base_pos, base_rot, *self.chain.arrays(), target, quat,
+            target_quat is not None, self._lower, self._upper, self._damping2, self._max_step, rest_q, pull,
+            float(rest_gain), int(max_iterations), PRECISION_M, PRECISION_RAD)
         return LocalSolution(q, pos_err, ang_err, pos_err <= tolerance_m and ang_err <= tolerance_rad, it)
+
+
+@njit(cache=True)
+def solve_chain(q0, held, base_pos, base_rot, joint_pos, joint_rot, axis, jtype, column, inertial_pos,
+                inertial_rot, target, quat, use_quat, lower, upper, damping2, max_step, rest, pull, rest_gain,
+                max_iterations, precision_m, precision_rad):
+    """The Newton iteration of :meth:`LocalIK.solve`; returns ``(q, position error, orientation
+    error, iterations)``. Errors and Jacobian are in the world frame."""
+    n = q0.shape[0]
+    rows = 6 if use_quat else 3
+    jac = np.empty((6, n))
+    if use_quat:
+        norm = math.sqrt(quat[0] ** 2 + quat[1] ** 2 + quat[2] ** 2 + quat[3] ** 2)
+        qx, qy, qz, qw = quat[0] / norm, quat[1] / norm, quat[2] / norm, quat[3] / norm
+    else:
+        qx = qy = qz = 0.0
+        qw = 1.0
+    q = np.minimum(np.maximum(q0, lower), upper)
+    pos_err = ang_err = math.inf
+    it = 0
+    for it in range(max_iterations + 1):
+        pos, rot = chain_pose(q, held, base_pos, base_rot, joint_pos, joint_rot, axis, jtype, column,
+                              inertial_pos, inertial_rot, jac)
+        e = np.empty(rows)
+        e[0], e[1], e[2] = target[0] - pos[0], target[1] - pos[1], target[2] - pos[2]
+        pos_err = math.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])
+        ang_err = 0.0
+        if use_quat:
+            cur = quat_of_matrix(rot)
+            cx, cy, cz, cw = cur[0], cur[1], cur[2], cur[3]
+            # rotation taking the current orientation to the target: q_t * conj(q_c)
+            rw = qw * cw + qx * cx + qy * cy + qz * cz
+            rx = -qw * cx + qx * cw - qy * cz + qz * cy
+            ry = -qw * cy + qx * cz + qy * cw - qz * cx
+            rz = -qw * cz - qx * cy + qy * cx + qz * cw
+            if rw < 0.0:
+                rw, rx, ry, rz = -rw, -rx, -ry, -rz
+            s = math.sqrt(rx * rx + ry * ry + rz * rz)
+            # atan2, not acos of the dot product: acos loses small angles
+            ang_err = 2.0 * math.atan2(s, rw)
+            k = ang_err / s if s > 1e-12 else 2.0
+            e[3], e[4], e[5] = k * rx, k * ry, k * rz
+        if (pos_err <= precision_m and ang_err <= precision_rad) or it == max_iterations:
+            break
+        z = rest_gain * (rest - q) if pull else rest
+        q = dls_update(q, jac[:rows], e, z, pull, damping2, lower, upper, max_step)
+    return q, pos_err, ang_err, it
 
 
 @njit(cache=True)

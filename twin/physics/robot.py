@@ -189,6 +189,8 @@ class Robot:
 
     def fk(self, q=None) -> tuple[np.ndarray, np.ndarray]:
         """End-effector position (m) and quaternion (xyzw) at ``q`` (default: now)."""
+        if q is not None and self._local_ik.supported:
+            return self._local_ik.pose(q)  # the chain evaluated, the arm left where it is
         if q is not None:
             saved = self.joints()
             self.set_joints(q)
@@ -212,12 +214,12 @@ class Robot:
                 tolerances exists (the target is out of reach).
         """
         target = np.asarray(xyz_m, float)
+        local = self._local_ik.solve(target, quat_xyzw, self.home_q, 0.1 * tolerance_m, 0.1 * tolerance_rad,
+                                     rest=self.home_q, max_iterations=40)
+        if local.converged:  # the local solver does not move the arm
+            return IKResult(local.q, local.position_error_m, local.orientation_error_rad)
         saved = self.joints()
         try:
-            local = self._local_ik.solve(target, quat_xyzw, self.home_q, 0.1 * tolerance_m, 0.1 * tolerance_rad,
-                                         rest=self.home_q, max_iterations=40)
-            if local.converged:
-                return IKResult(local.q, local.position_error_m, local.orientation_error_rad)
             best = self._ik_restarts(target, quat_xyzw, tolerance_m, tolerance_rad, restarts)
         finally:
             self.set_joints(saved)
@@ -278,11 +280,11 @@ class Robot:
             SimulationError: when the solution near ``q_seed`` misses the target.
         """
         target = np.asarray(xyz_m, float)
+        local = self._local_ik.solve(target, quat_xyzw, q_seed, 0.1 * tolerance_m, 0.1 * tolerance_rad)
+        if local.converged:  # the local solver does not move the arm
+            return IKResult(local.q, local.position_error_m, local.orientation_error_rad)
         saved = self.joints()
         try:
-            local = self._local_ik.solve(target, quat_xyzw, q_seed, 0.1 * tolerance_m, 0.1 * tolerance_rad)
-            if local.converged:
-                return IKResult(local.q, local.position_error_m, local.orientation_error_rad)
             result = self._ik_near_bullet(target, quat_xyzw, q_seed, tolerance_m, tolerance_rad)
         finally:
             self.set_joints(saved)

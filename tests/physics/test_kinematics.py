@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.physics.kinematics import Chain, chain_pose, matrix_of_quat, quat_of_matrix
+from twin.physics.kinematics import Chain, attached_path, chain_pose, matrix_of_quat, quat_of_matrix
 from twin.physics.robot import Robot
 
 
@@ -102,3 +102,31 @@ def test_ik_and_fk_leave_the_arm_where_it_is(world):
     assert np.array_equal(robot.joints(), before)
     reached, _ = robot.fk(result.q)
     assert np.linalg.norm(reached - xyz) <= 1e-4
+
+
+def test_attached_path_poses_and_velocities(world):
+    """A body fixed to the tool at an offset: its poses along a motion equal PyBullet's link pose
+    composed with the offset (1e-6), and its velocities are the derivatives of those poses
+    (central differences of positions and orientations, within 1e-4)."""
+    robot = Robot(world, "arm", "kuka_iiwa/model.urdf", base_yaw_rad=-0.6)
+    c = world.client
+    motion = robot.plan(robot.home_q + np.array([0.5, -0.3, 0.4, 0.3, -0.5, 0.4, 1.0]))
+    dt = 1e-3
+    t, q, qd, _ = motion.sample(dt)
+    offset_pos, offset_quat = (0.01, -0.02, 0.07), c.getQuaternionFromEuler((0.2, 0.0, 0.9))
+    base_pos, base_rot = robot._local_ik.base_pose()
+    pos, quat, lin, ang = attached_path(q, qd, robot._local_ik.held_values(), base_pos, base_rot,
+                                        *robot._local_ik.chain.arrays(), np.array(offset_pos),
+                                        matrix_of_quat(*offset_quat))
+    for i in range(0, len(t), 50):
+        robot.set_joints(q[i])
+        link = c.getLinkState(robot.body, robot.ee, computeForwardKinematics=True)
+        p, o = c.multiplyTransforms(link[4], link[5], offset_pos, offset_quat)
+        assert np.abs(pos[i] - p).max() <= 1e-6
+        assert _rotation_angle(matrix_of_quat(*quat[i]), matrix_of_quat(*o)) <= 1e-5
+    middle = slice(1, len(t) - 1)
+    assert np.abs((pos[2:] - pos[:-2]) / (2 * dt) - lin[middle]).max() <= 1e-4
+    for i in range(1, len(t) - 1, 25):
+        delta = matrix_of_quat(*quat[i + 1]) @ matrix_of_quat(*quat[i - 1]).T
+        omega = np.array([delta[2, 1] - delta[1, 2], delta[0, 2] - delta[2, 0], delta[1, 0] - delta[0, 1]]) / 2
+        assert np.abs(omega / (2 * dt) - ang[i]).max() <= 1e-4

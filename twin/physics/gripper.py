@@ -63,6 +63,7 @@ class SuctionGripper:
         self._set_collisions(body, False)
         self._held, self._body = part, body
         self.robot.carried = (body, self.held_pose)
+        self.robot.carried_kinematic = True
         world.add_step_hook(self._carry)
 
     def release(self) -> str | None:
@@ -74,6 +75,7 @@ class SuctionGripper:
             self.robot.world.wake(held)
         self._held, self._body, self.held_pose = None, -1, None
         self.robot.carried = None
+        self.robot.carried_kinematic = False
         return held
 
     #: a suction failure: the vacuum is lost and the part falls wherever it is
@@ -81,6 +83,11 @@ class SuctionGripper:
 
     def _carry(self, dt_s: float) -> None:
         c = self.robot.world.client
+        now = self.robot.carry_now
+        if now is not None:  # the arm is playing a motion: the part's path is already worked out
+            c.resetBasePositionAndOrientation(self._body, now[0], now[1])
+            c.resetBaseVelocity(self._body, now[2], now[3])
+            return
         link = c.getLinkState(self.robot.body, self.robot.ee, computeLinkVelocity=True,
                               computeForwardKinematics=True)
         c.resetBasePositionAndOrientation(self._body, *c.multiplyTransforms(link[4], link[5], *self.held_pose))

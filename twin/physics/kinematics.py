@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-__all__ = ["Chain", "chain_pose", "quat_of_matrix", "matrix_of_quat"]
+__all__ = ["Chain", "chain_pose", "attached_path", "quat_of_matrix", "matrix_of_quat"]
 
 JOINT_REVOLUTE, JOINT_PRISMATIC, JOINT_FIXED = 0, 1, 4  # PyBullet's getJointInfo joint types
 
@@ -230,3 +230,37 @@ class Chain:
 def _unit(v) -> tuple[float, float, float]:
     n = math.sqrt(sum(x * x for x in v))
     return tuple(x / n for x in v) if n > 0 else (0.0, 0.0, 1.0)
+
+
+@njit(cache=True)
+def attached_path(q_rows, qd_rows, held, base_pos, base_rot, joint_pos, joint_rot, axis, jtype, column,
+                  inertial_pos, inertial_rot, offset_pos, offset_rot):
+    """Pose and velocity of a body fixed to the chain's last link (at ``offset_pos`` /
+    ``offset_rot`` in its frame) for each row of joint positions ``q_rows`` and velocities
+    ``qd_rows``: ``(position (n, 3), quaternion xyzw (n, 4), linear velocity (n, 3), angular
+    velocity (n, 3))``, world frame. The velocity is the rigid motion of the body's own origin:
+    ``v = J_lin qd + w x (p - link origin)``, ``w = J_ang qd``."""
+    n, dof = q_rows.shape
+    pos = np.empty((n, 3))
+    quat = np.empty((n, 4))
+    lin = np.empty((n, 3))
+    ang = np.empty((n, 3))
+    jac = np.empty((6, dof))
+    for i in range(n):
+        link_p, link_r = chain_pose(q_rows[i], held, base_pos, base_rot, joint_pos, joint_rot, axis, jtype,
+                                    column, inertial_pos, inertial_rot, jac)
+        arm = _mv(link_r, offset_pos)
+        p = link_p + arm
+        pos[i] = p
+        quat[i] = quat_of_matrix(_mm(link_r, offset_rot))
+        v = np.zeros(3)
+        w = np.zeros(3)
+        for k in range(dof):
+            for r in range(3):
+                v[r] += jac[r, k] * qd_rows[i, k]
+                w[r] += jac[3 + r, k] * qd_rows[i, k]
+        lin[i, 0] = v[0] + w[1] * arm[2] - w[2] * arm[1]
+        lin[i, 1] = v[1] + w[2] * arm[0] - w[0] * arm[2]
+        lin[i, 2] = v[2] + w[0] * arm[1] - w[1] * arm[0]
+        ang[i] = w
+    return pos, quat, lin, ang

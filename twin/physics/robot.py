@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import SceneError, SimulationError
 from ._bullet import DATA_PATH, euler_to_quat
+from .kinematics import attached_path, matrix_of_quat
 from .local_ik import LocalIK
 from .trajectory import JointMotion, plan_motion
 from .world import World
@@ -152,6 +153,12 @@ class Robot:
         #: (body id, pose in the end-effector link frame) of a part held by a gripper, so that
         #: collision checks include it; set and cleared by the gripper
         self.carried: tuple[int, tuple] | None = None
+        #: whether the carried part is placed with the tool every physics step (suction), not held
+        #: by physics (fingers); :meth:`play` then works out its poses for the whole motion at once
+        self.carried_kinematic = False
+        #: during :meth:`play`, this step's pose and velocity of the carried part (position,
+        #: quaternion, linear and angular velocity, world frame), for the gripper's step hook
+        self.carry_now: tuple | None = None
         #: set to a list to record every commanded joint row (one per physics step), for checks
         self.command_log: list[np.ndarray] | None = None
         #: whether :meth:`hold` rows go to ``command_log`` too (off to record motion only)
@@ -482,9 +489,28 @@ class Robot:
         # resetJointStatesMultiDof wants one list per joint. They are made step by step and dropped
         # at once: built up front for a whole motion, thousands of small lists lived long enough to
         # be promoted by the garbage collector, which then ran a full collection (tens of ms)
-        for row, vel in zip(q.tolist(), qd.tolist(), strict=True):
+        carry = self._carry_path(q, qd)
+        for i, (row, vel) in enumerate(zip(q.tolist(), qd.tolist(), strict=True)):
             # moving links (velocities set too): contacts and friction see the motion
             reset(body, joints, [[x] for x in row], targetVelocities=[[v] for v in vel])
             motor(body, joints, mode, targetPositions=row, targetVelocities=vel, forces=effort)
+            if carry is not None:
+                k = 13 * i
+                self.carry_now = (carry[k:k + 3], carry[k + 3:k + 7], carry[k + 7:k + 10], carry[k + 10:k + 13])
             step()
+        self.carry_now = None
         return len(q)
+
+    def _carry_path(self, q: np.ndarray, qd: np.ndarray) -> list[float] | None:
+        """Poses and velocities of a kinematically carried part along joint rows ``q``, ``qd``:
+        13 floats a row (position, quaternion, linear and angular velocity), or None when nothing
+        is carried so (or the chain cannot be evaluated here). One flat list of floats: a list per
+        row would be thousands of small objects for the garbage collector to promote."""
+        if self.carried is None or not self.carried_kinematic or not self._local_ik.supported:
+            return None
+        offset_pos, offset_quat = self.carried[1]
+        base_pos, base_rot = self._local_ik.base_pose()
+        pos, quat, lin, ang = attached_path(q, qd, self._local_ik.held_values(), base_pos, base_rot,
+                                            *self._local_ik.chain.arrays(), np.asarray(offset_pos, float),
+                                            matrix_of_quat(*offset_quat))
+        return np.hstack([pos, quat, lin, ang]).ravel().tolist()

@@ -22,7 +22,7 @@ from numba.typed import List
 from ..errors import SimulationError
 from ..scene.models import Scene
 from . import layout as L
-from .compile import compile_scene, initial_state
+from .compile import compile_scene, initial_state, stream_seeds
 from .deadlock import find_deadlock
 from .events import init_kernel, run_until
 from .kpi import accumulators, compute_kpis
@@ -84,8 +84,8 @@ class BatchRun:
         self._p = to_struct_params(self.params)
         self.states = []
         for seed in self.seeds:
-            # the parameters do not depend on the seed; only the stream seeds are taken from each compile
-            streams = first_streams if seed == self.seeds[0] else compile_scene(scene, seed)[2]
+            # the parameters do not depend on the seed: only the streams differ
+            streams = first_streams if seed == self.seeds[0] else stream_seeds(self.names, seed)
             self.states.append(initial_state(self.params, streams, False, 1, log_capacity))
         self._refs = List([to_struct_state(self.states[0])])
         for state in self.states[1:]:

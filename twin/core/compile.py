@@ -16,7 +16,7 @@ from . import layout as L
 from .heap import new_heap
 from .rng import DIST_KIND, stream_seed, ziggurat_tables
 
-__all__ = ["Names", "compile_scene", "initial_state", "storage_targets"]
+__all__ = ["Names", "compile_scene", "initial_state", "storage_targets", "stream_seeds"]
 
 #: Time to the next scheduled fault when it does not repeat: later than any run.
 NEVER_S = 1e15
@@ -332,12 +332,6 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
 
     n_srv, n_fail, n_cal = len(srv_node), len(fail_node), len(scene.calendars)
     pool = int(node_cap[node_kind != L.KIND_SINK].sum()) + int((node_kind == L.KIND_SOURCE).sum()) + 1
-    # Random streams: two per node (main: arrivals/process times; quality: mix, scrap, defects,
-    # inspection), one per failure mode; seeded by name so streams never shift when the scene grows.
-    seeds = [stream_seed(seed, name, "main") for name, _, _ in nodes]
-    seeds += [stream_seed(seed, name, "quality") for name, _, _ in nodes]
-    seeds += [stream_seed(seed, fname, "failure") for fname in fail_names]
-
     def arr(values, dtype):
         return np.array(values if len(values) else [0], dtype)
 
@@ -379,7 +373,17 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     names = Names(nodes=tuple(name for name, _, _ in nodes), part_types=tuple(types),
                   servers=tuple(srv_names), failures=tuple(fail_names),
                   calendars=tuple(c.name for c in scene.calendars), photo_eyes=tuple(eye_names))
-    return p, names, np.array(seeds, np.uint64)
+    return p, names, stream_seeds(names, seed)
+
+
+def stream_seeds(names: Names, seed: int) -> np.ndarray:
+    """Initial states of a compiled scene's random streams for ``seed``: two per node (main:
+    arrivals/process times; quality: mix, scrap, defects, inspection), one per failure mode; seeded
+    by name so streams never shift when the scene grows. All another replication needs."""
+    seeds = [stream_seed(seed, name, "main") for name in names.nodes]
+    seeds += [stream_seed(seed, name, "quality") for name in names.nodes]
+    seeds += [stream_seed(seed, fname, "failure") for fname in names.failures]
+    return np.array(seeds, np.uint64)
 
 
 def storage_targets(p: L.LineParams, start: int) -> list[int]:

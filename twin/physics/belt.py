@@ -200,7 +200,8 @@ class Belt:
                             k.half_length_m)
 
     def _place(self, part: str, k: _Carried) -> None:
-        # runs every physics step for every carried part: plain floats, nothing recomputed
+        """Put ``part`` where ``k`` says it is on the belt, moving with it (``_advance`` does the
+        same for every part, every step)."""
         s = k.s_m
         (bx, by, bz), (dx, dy, dz) = k.base, self._direction
         c = self.world.client
@@ -210,7 +211,18 @@ class Belt:
 
     def _advance(self, dt_s: float) -> None:
         # place each part where it is, moving at the belt's speed; the physics step then carries it
-        # to where ``s`` says it is after the step
-        for part, k in self._carried.items():
-            self._place(part, k)
-            k.s_m = min(k.s_m + self.speed_mps * dt_s, max(k.s_m, self.length_m - k.half_length_m))
+        # to where ``s`` says it is after the step. Runs every physics step for every carried part:
+        # ``_place`` written out, with the calls and constants looked up once
+        if not self._carried:
+            return
+        c = self.world.client
+        place, push = c.resetBasePositionAndOrientation, c.resetBaseVelocity
+        dx, dy, dz = self._direction
+        length, step, velocity = self.length_m, self.speed_mps * dt_s, self._velocity
+        for k in self._carried.values():
+            s = k.s_m
+            bx, by, bz = k.base
+            place(k.body, (bx + s * dx, by + s * dy, bz + s * dz), k.quat)
+            stop = length - k.half_length_m
+            push(k.body, velocity if s < stop else _AT_REST, _AT_REST)
+            k.s_m = min(s + step, max(s, stop))

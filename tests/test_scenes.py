@@ -164,6 +164,9 @@ def test_robot_cells_reach_their_poses_within_1mm_and_move_within_limits(scene):
                     target = np.array(xyz) + [0.0, 0.0, 0.05 + lift]  # the link frame above the part's top
                     result = robot.ik(target, tool_down_quat(robot, math.radians(yaw)), tolerance_m=1e-3)
                     assert result.position_error_m <= 1e-3
+                    robot.set_joints(result.q)  # checked by PyBullet's own forward kinematics too
+                    reached = w.client.getLinkState(robot.body, robot.ee, computeForwardKinematics=True)[4]
+                    assert np.linalg.norm(np.array(reached) - target) <= 1e-3
             lim = robot.limits
         q = np.asarray(st.robot_motion)
         dt = 1.0 / 240.0

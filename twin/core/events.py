@@ -206,6 +206,8 @@ def _on_node_timer(P, S, n, t):
 
 @njit(cache=True, inline="always")
 def _on_server_timer(P, S, s, t):
+    """Server ``s``'s phase ends; returns its station when it now holds a finished part to send
+    (the event loop tries at once: the worklist is empty then), else -1."""
     n = P.srv_node[s]
     p = S.srv_part[s]
     pt = S.part_type[p]
@@ -218,7 +220,7 @@ def _on_server_timer(P, S, s, t):
         else:
             set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n]))
         server_refresh(P, S, s, t)
-        return
+        return -1
     trace(S, TR_PROCESS_END, p, n, local, t)
     S.st_busy[n] -= 1
     S.st_processed[n * P.n_types + pt] += 1
@@ -243,7 +245,7 @@ def _on_server_timer(P, S, s, t):
         server_refresh(P, S, s, t)
         operating_refresh(P, S, n, t)
         wake_preds(P, S, n)
-        return
+        return -1
     if P.st_defect[n] > 0.0 and next_u01(S.rng_state, q) < P.st_defect[n]:
         S.part_defect[p] = True
         S.st_defects[n] += 1
@@ -273,7 +275,7 @@ def _on_server_timer(P, S, s, t):
     S.st_blocked[n] += 1
     server_refresh(P, S, s, t)
     operating_refresh(P, S, n, t)
-    wl_push(S, n)
+    return n
 
 
 @njit(cache=True)
@@ -342,12 +344,19 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         heap_pop(S)
         t = t_next
         S.t[0] = t
+        moved = 0
         if slot < P.slot_b:
             _on_node_timer(P, S, slot, t)
         elif slot < P.slot_srv:
             wake_preds(P, S, slot - P.slot_b)
         elif slot < P.slot_fail:
-            _on_server_timer(P, S, slot - P.slot_srv, t)
+            # the commonest event: the finished part is offered downstream at once, as the
+            # worklist would (it is empty here), without going through it
+            sender = _on_server_timer(P, S, slot - P.slot_srv, t)
+            if sender >= 0:
+                moved = try_send(P, S, np.int32(sender), t)  # int32 as from the worklist: one compiled copy
+                if moved > 0:
+                    S.last_move_t[0] = t
         elif slot < P.slot_cal:
             _on_failure_timer(P, S, slot - P.slot_fail, t)
         else:
@@ -355,7 +364,7 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             tn, on = _calendar_next(P, S, c, t)
             _calendar_apply(P, S, c, not S.cal_on[c], t)
             set_timer(S, slot, tn)
-        moved = _drain(P, S, t)
+        moved += _drain(P, S, t)
         events += 1
         S.n_events[0] += 1
         if moved > MAX_MOVES_PER_INSTANT:

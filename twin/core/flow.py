@@ -578,6 +578,10 @@ def try_send(P, S, n, t):
         unblock_if_moved(S, n, t)
         if kind != KIND_SOURCE:
             wake_preds(P, S, n)
+        # nothing else can be ready: a station's other servers hold no finished part, or a
+        # conveyor's next part has not reached the end yet (its arrival is an event of its own)
+        if (kind == KIND_STATION and S.st_blocked[n] == 0) or kind == KIND_CONVEYOR:
+            return moved
     unblock_if_moved(S, n, t)  # nothing ready (e.g. the station went down): not blocked either
     return moved
 

@@ -60,8 +60,11 @@ def _inspection(c) -> dict:
             "recall": tp / (tp + fn) if tp + fn else None}
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    return float(np.quantile(values, q)) if values.size else float("nan")
+def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Several quantiles in one pass (one partition of the values, not one per quantile)."""
+    if not values.size:
+        return [float("nan")] * len(qs)
+    return [float(v) for v in np.quantile(values, qs)]
 
 
 def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndarray] | None,
@@ -175,7 +178,7 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
         "scrap_rate": scrapped / left if left > 0 else float("nan"),
         "wip_avg": wip,
         "lead_time_s": {"n": int(lead.size), "mean": float(lead.mean()) if lead.size else float("nan"),
-                        "p50": _quantile(lead, 0.5), "p95": _quantile(lead, 0.95),
+                        **dict(zip(("p50", "p95"), _quantiles(lead, (0.5, 0.95)), strict=True)),
                         "max": float(lead.max()) if lead.size else float("nan")},
         "line_oee": min(1.0, float(ideal_line / window)) if window > 0 else float("nan"),
         "bottleneck": bottleneck, "bottleneck_method": "active-period (Roser 2001): longest mean active period",

@@ -490,15 +490,17 @@ class Robot:
         # at once: built up front for a whole motion, thousands of small lists lived long enough to
         # be promoted by the garbage collector, which then ran a full collection (tens of ms)
         carry = self._carry_path(q, qd)
-        for i, (row, vel) in enumerate(zip(q.tolist(), qd.tolist(), strict=True)):
-            # moving links (velocities set too): contacts and friction see the motion
-            reset(body, joints, [[x] for x in row], targetVelocities=[[v] for v in vel])
-            motor(body, joints, mode, targetPositions=row, targetVelocities=vel, forces=effort)
-            if carry is not None:
-                k = 13 * i
-                self.carry_now = (carry[k:k + 3], carry[k + 3:k + 7], carry[k + 7:k + 10], carry[k + 10:k + 13])
-            step()
-        self.carry_now = None
+        try:
+            for i, (row, vel) in enumerate(zip(q.tolist(), qd.tolist(), strict=True)):
+                # moving links (velocities set too): contacts and friction see the motion
+                reset(body, joints, [[x] for x in row], targetVelocities=[[v] for v in vel])
+                motor(body, joints, mode, targetPositions=row, targetVelocities=vel, forces=effort)
+                if carry is not None:
+                    k = 13 * i
+                    self.carry_now = (carry[k:k + 3], carry[k + 3:k + 7], carry[k + 7:k + 10], carry[k + 10:k + 13])
+                step()
+        finally:
+            self.carry_now = None  # never a stale pose for a later step
         return len(q)
 
     def _carry_path(self, q: np.ndarray, qd: np.ndarray) -> list[float] | None:

@@ -65,12 +65,12 @@ class IKResult:
     orientation_error_rad: float
 
 
-
 def check_horizon(clearance_m: float) -> float:
     """How far a clearance check looks (m): a little beyond the clearance, since only distances
     below it matter (to the decision and to the messages). Closest-point queries cost less the
     fewer link pairs lie within their distance (a third less than looking 0.2 m out)."""
     return clearance_m + 0.03
+
 
 class Robot:
     """An arm in a World.

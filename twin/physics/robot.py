@@ -370,23 +370,32 @@ class Robot:
         if carried is not None:
             part_saved = c.getBasePositionAndOrientation(carried[0])
         best, when = horizon_m, 0.0
+        reset, closest, body, joints = c.resetJointStatesMultiDof, c.getClosestPoints, self.body, self._joints
+        at_rest = [[0.0] for _ in joints]
         try:
             t, q, _, _ = motion.sample(dt_s)
-            for ti, row in zip(t, q, strict=True):
-                self.set_joints(row)
+            # the carried part's pose at every sample, from the arm's chain in one call
+            path = self._carry_path(q, np.zeros_like(q), every_carried=True) if carried is not None else None
+            for i, (ti, row) in enumerate(zip(t.tolist(), q.tolist(), strict=True)):
+                reset(body, joints, [[v] for v in row], targetVelocities=at_rest)
                 if carried is not None:
-                    link = c.getLinkState(self.body, self.ee, computeForwardKinematics=True)
-                    c.resetBasePositionAndOrientation(carried[0], *c.multiplyTransforms(link[4], link[5], *carried[1]))
+                    if path is not None:
+                        k = 13 * i
+                        c.resetBasePositionAndOrientation(carried[0], path[k:k + 3], path[k + 3:k + 7])
+                    else:
+                        link = c.getLinkState(body, self.ee, computeForwardKinematics=True)
+                        c.resetBasePositionAndOrientation(carried[0],
+                                                          *c.multiplyTransforms(link[4], link[5], *carried[1]))
                 for b in bodies:
-                    for point in c.getClosestPoints(self.body, b, horizon_m):
+                    for point in closest(body, b, horizon_m):
                         if point[3] == -1:
                             continue  # the fixed base stands on the floor by design
                         if point[8] < best:
-                            best, when = point[8], float(ti)
+                            best, when = point[8], ti
                     if carried is not None:
-                        for point in c.getClosestPoints(carried[0], b, horizon_m):
+                        for point in closest(carried[0], b, horizon_m):
                             if point[8] < best:
-                                best, when = point[8], float(ti)
+                                best, when = point[8], ti
         finally:
             self.set_joints(saved)
             if carried is not None:
@@ -503,12 +512,14 @@ class Robot:
             self.carry_now = None  # never a stale pose for a later step
         return len(q)
 
-    def _carry_path(self, q: np.ndarray, qd: np.ndarray) -> list[float] | None:
+    def _carry_path(self, q: np.ndarray, qd: np.ndarray, every_carried: bool = False) -> list[float] | None:
         """Poses and velocities of a kinematically carried part along joint rows ``q``, ``qd``:
         13 floats a row (position, quaternion, linear and angular velocity), or None when nothing
         is carried so (or the chain cannot be evaluated here). One flat list of floats: a list per
-        row would be thousands of small objects for the garbage collector to promote."""
-        if self.carried is None or not self.carried_kinematic or not self._local_ik.supported:
+        row would be thousands of small objects for the garbage collector to promote.
+        ``every_carried``: for any carried part, also one held by fingers (where it would be if
+        it stayed put in the hand: what a collision check assumes)."""
+        if self.carried is None or not (self.carried_kinematic or every_carried) or not self._local_ik.supported:
             return None
         offset_pos, offset_quat = self.carried[1]
         base_pos, base_rot = self._local_ik.base_pose()

@@ -159,7 +159,7 @@ class Belt:
                      tuple(euler_to_quat(0.0, self.pitch_rad, self.yaw_rad + yaw_rad)),
                      tuple(self.point(0.0, lateral_m, float(half[2])).tolist()))
         self._carried[part] = k
-        self._place(part, k)
+        self._place((k,), 0.0)  # where it is now; s stays
 
     def release(self, part: str) -> None:
         """Stop carrying ``part`` (a gripper has it, or it fell off); physics takes over."""
@@ -199,30 +199,24 @@ class Belt:
         return BeltSighting(k.s_m, self.world.time_s, k.lateral_m, self.yaw_rad + k.yaw_rad, 2.0 * k.half_height_m,
                             k.half_length_m)
 
-    def _place(self, part: str, k: _Carried) -> None:
-        """Put ``part`` where ``k`` says it is on the belt, moving with it (``_advance`` does the
-        same for every part, every step)."""
-        s = k.s_m
-        (bx, by, bz), (dx, dy, dz) = k.base, self._direction
-        c = self.world.client
-        c.resetBasePositionAndOrientation(k.body, (bx + s * dx, by + s * dy, bz + s * dz), k.quat)
-        moving = s < self.length_m - k.half_length_m
-        c.resetBaseVelocity(k.body, self._velocity if moving else _AT_REST, _AT_REST)
-
     def _advance(self, dt_s: float) -> None:
-        # place each part where it is, moving at the belt's speed; the physics step then carries it
-        # to where ``s`` says it is after the step. Runs every physics step for every carried part:
-        # ``_place`` written out, with the calls and constants looked up once
-        if not self._carried:
-            return
+        # each part placed where it is, moving at the belt's speed; the physics step then carries it
+        # to where ``s`` says it is after the step
+        if self._carried:
+            self._place(self._carried.values(), self.speed_mps * dt_s)
+
+    def _place(self, parts, step_m: float) -> None:
+        """Put each carried part (``_Carried``) where it is on the belt, moving with it, then move
+        its ``s`` on by ``step_m`` (up to the end stop). Runs every physics step for every carried
+        part: the calls and constants are looked up once."""
         c = self.world.client
         place, push = c.resetBasePositionAndOrientation, c.resetBaseVelocity
         dx, dy, dz = self._direction
-        length, step, velocity = self.length_m, self.speed_mps * dt_s, self._velocity
-        for k in self._carried.values():
+        length, velocity = self.length_m, self._velocity
+        for k in parts:
             s = k.s_m
             bx, by, bz = k.base
             place(k.body, (bx + s * dx, by + s * dy, bz + s * dz), k.quat)
             stop = length - k.half_length_m
             push(k.body, velocity if s < stop else _AT_REST, _AT_REST)
-            k.s_m = min(s + step, max(s, stop))
+            k.s_m = min(s + step_m, max(s, stop))

@@ -135,6 +135,34 @@ def test_station_with_failures_resumes_interrupted_part():
     assert row["busy_frac"] + row["down_frac"] == pytest.approx(1.0, abs=1e-9)
 
 
+@pytest.mark.parametrize(("ttf", "failures_at"), [
+    (13.0, [23.0, 42.0, 61.0]),  # each falls due in a setup, armed when the setup starts
+    (16.0, [26.0, 48.0, 70.0]),  # each falls due in a process, armed when its setup ends
+])
+def test_operating_failure_falls_due_in_the_right_phase(ttf, failures_at):
+    """Operation-dependent failures of a starved station with setups, worked out by hand.
+
+    Parts of alternating types arrive every 20 s; each after the first sets up for 4 s, then
+    processes for 10 s; failures come after ``ttf`` s of operation (setup or process) and take 3 s.
+    With ``ttf`` 13: operation reaches 13 s 3 s into the second part's setup (t = 23); after the
+    repair, 1 s of setup and the process take operation to 24 s by t = 37; the third part's setup
+    starts at t = 40 and operation reaches 26 s at t = 42; the fourth's at t = 60 reaches 39 s at 61.
+    With ``ttf`` 16, the same reasoning puts every failure inside a process instead.
+    """
+    releases = [{"at_s": 20.0 * i, "part_type": "ab"[i % 2]} for i in range(6)]
+    failure = {"time_to_failure": {"dist": "constant", "value": ttf},
+               "time_to_repair": {"dist": "constant", "value": 3.0}}
+    scene = build(
+        part_types=("a", "b"),
+        sources=[{"name": "src", "to": "m1", "schedule": releases}],
+        stations=[{"name": "m1", "to": "out", "process_time": 10.0, "setup_time": 4.0,
+                   "failures": [failure]}],
+    )
+    tw = run(scene, 75.0, trace=True)
+    np.testing.assert_allclose(events(tw, "failure", "m1")["t_s"], failures_at)
+    np.testing.assert_allclose(events(tw, "repair", "m1")["t_s"], [t + 3.0 for t in failures_at])
+
+
 @pytest.mark.parametrize("calendar", [False, True])
 def test_time_fractions_of_every_station_sum_to_one(calendar):
     """Idle, busy, setup, blocked, down and off-shift fractions of every station sum to 1."""

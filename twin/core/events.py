@@ -14,6 +14,7 @@ from numba import njit
 from .accounting import count_change, server_refresh, trace, wip_change
 from .flow import (
     alloc_part,
+    arm_failures,
     belt_d,
     cancel_timer,
     conveyor_schedule_head,
@@ -22,6 +23,7 @@ from .flow import (
     logs_have_room,
     operating_refresh,
     operating_time,
+    phase_end,
     pick_type,
     request_external,
     ring_index,
@@ -215,10 +217,15 @@ def _on_server_timer(P, S, s, t):
     if S.srv_state[s] == SRV_SETUP:
         S.srv_state[s] = SRV_BUSY
         trace(S, TR_PROCESS_START, p, n, local, t)
+        dur = -1.0
         if P.st_external[n]:
             request_external(S, s)
         else:
-            set_timer(S, P.slot_srv + s, t + draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n]))
+            dur = draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n])
+        if P.node_cap[n] == 1:  # a new phase: its failures may fall due in it (arm_failures)
+            arm_failures(P, S, n, t, operating_time(S, n, t), phase_end(P, S, n, t, dur))
+        if dur >= 0.0:
+            set_timer(S, P.slot_srv + s, t + dur)
         server_refresh(P, S, s, t)
         return -1
     trace(S, TR_PROCESS_END, p, n, local, t)
@@ -243,7 +250,7 @@ def _on_server_timer(P, S, s, t):
         wip_change(S, -1, t)
         free_part(S, p)
         server_refresh(P, S, s, t)
-        operating_refresh(P, S, n, t)
+        operating_refresh(P, S, n, t, np.inf)
         wake_preds(P, S, n)
         return -1
     if P.st_defect[n] > 0.0 and next_u01(S.rng_state, q) < P.st_defect[n]:
@@ -274,8 +281,16 @@ def _on_server_timer(P, S, s, t):
     S.srv_done_t[s] = t
     S.st_blocked[n] += 1
     server_refresh(P, S, s, t)
-    operating_refresh(P, S, n, t)
+    operating_refresh(P, S, n, t, np.inf)
     return n
+
+
+@njit(cache=True, inline="always")
+def _running_phase_end(P, S, n):
+    """When station ``n``'s running phase ends (``phase_end``): its one server's timer, inf if unset."""
+    if P.node_cap[n] != 1:
+        return np.inf
+    return S.tm_time[P.slot_srv + P.st_srv_off[n]]
 
 
 @njit(cache=True)
@@ -285,7 +300,8 @@ def _on_failure_timer(P, S, f, t):
     if not S.fl_down[f] and P.fail_operating[f]:
         left = S.fl_due_op[f] - operating_time(S, n, t)
         if left > 1e-9 * (1.0 + S.fl_due_op[f]):  # fired early: the station paused meanwhile
-            if S.st_op[n]:
+            # re-armed if due in the phase now running, else armed again when it is (arm_failures)
+            if S.st_op[n] and t + left <= _running_phase_end(P, S, n):
                 set_timer(S, slot, t + left)
             return
     if not S.fl_down[f]:

@@ -260,13 +260,38 @@ def operating_time(S, n, t):
 
 
 @njit(cache=True, inline="always")
-def operating_refresh(P, S, n, t):
-    """Track operating time; arm the clocks of operation-dependent failures when it starts.
+def phase_end(P, S, n, t, dur):
+    """When the phase of ``dur`` starting at ``t`` at station ``n`` ends, for ``arm_failures``:
+    inf for a station of several servers (it operates across its servers' phases) or an unknown
+    duration (``dur`` < 0: timed from outside)."""
+    if P.node_cap[n] != 1 or dur < 0.0:
+        return np.inf
+    return t + dur
 
-    A failure is due when the operating time reaches ``fl_due_op``. Its timer is set for when that
-    would happen if the station kept operating, and is not cancelled when it stops: a timer that
-    fires early just re-arms itself. This saves two heap operations per part.
+
+@njit(cache=True, inline="always")
+def arm_failures(P, S, n, t, op_now, end):
+    """Arm the timers of station ``n``'s operation-dependent failures that fall due before ``end``.
+
+    A failure is due when the operating time (``op_now`` at ``t``) reaches ``fl_due_op``. A station
+    of one server operates in phases (setup, processing) that end at known times, and its failure
+    timer is armed only in the phase in which it falls due: the check is repeated at every phase
+    start, so the heap holds no failure timer for the 99% of phases that end first. A station of
+    several servers passes ``end`` = inf: its timers are armed whenever it starts operating. Timers
+    are never cancelled when the station stops: one that fires early (the station paused) is
+    dropped or re-armed (``_on_failure_timer``), which saves two heap operations per stop.
     """
+    off = P.st_fail_off[n]
+    for f in range(off, off + P.st_fail_len[n]):
+        if P.fail_operating[f] and not S.fl_down[f] and S.pos[P.slot_fail + f] < 0:
+            due = t + (S.fl_due_op[f] - op_now)
+            if due <= end:
+                set_timer(S, P.slot_fail + f, due)
+
+
+@njit(cache=True, inline="always")
+def operating_refresh(P, S, n, t, end):
+    """Track operating time; when it starts, arm the failures due before ``end`` (``arm_failures``)."""
     op = S.st_busy[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
     if op == S.st_op[n]:
         return
@@ -276,10 +301,7 @@ def operating_refresh(P, S, n, t):
         return
     S.st_op[n] = True
     S.st_op_since[n] = t
-    off = P.st_fail_off[n]
-    for f in range(off, off + P.st_fail_len[n]):
-        if P.fail_operating[f] and not S.fl_down[f] and S.pos[P.slot_fail + f] < 0:
-            set_timer(S, P.slot_fail + f, t + (S.fl_due_op[f] - S.st_op_acc[n]))
+    arm_failures(P, S, n, t, S.st_op_acc[n], end)
 
 
 @njit(cache=True, inline="always")
@@ -304,10 +326,11 @@ def start_server(P, S, s, p, t):
     S.srv_last_type[s] = pt
     S.st_idle[n] -= 1
     S.st_busy[n] += 1
+    # failure timers first: on a tie in time, the earlier-set timer (the failure) fires first
+    operating_refresh(P, S, n, t, phase_end(P, S, n, t, dur))
     if dur >= 0.0:
         set_timer(S, P.slot_srv + s, t + dur)
     server_refresh(P, S, s, t)
-    operating_refresh(P, S, n, t)
 
 
 @njit(cache=True)
@@ -337,7 +360,7 @@ def station_pause(P, S, n, t):
             cancel_timer(S, slot)
             S.srv_paused[s] = True
     station_refresh(P, S, n, t)
-    operating_refresh(P, S, n, t)
+    operating_refresh(P, S, n, t, np.inf)
 
 
 @njit(cache=True)
@@ -347,12 +370,16 @@ def station_resume(P, S, n, t):
         station_refresh(P, S, n, t)
         return
     off = P.st_srv_off[n]
+    end = np.inf
+    for s in range(off, off + P.node_cap[n]):
+        if S.srv_paused[s]:
+            end = phase_end(P, S, n, t, S.srv_remaining[s])
+    operating_refresh(P, S, n, t, end)  # before the servers' timers, as in start_server
     for s in range(off, off + P.node_cap[n]):
         if S.srv_paused[s]:
             S.srv_paused[s] = False
             set_timer(S, P.slot_srv + s, t + S.srv_remaining[s])
     station_refresh(P, S, n, t)
-    operating_refresh(P, S, n, t)
     wl_push(S, n)
     wake_preds(P, S, n)
 
@@ -399,7 +426,13 @@ def accept(P, S, n, p, t):
     count_change(P, S, n, 1, t)
     if kind == KIND_BUFFER:
         if c == 0:  # the part is the new head; behind a waiting head it has nothing to try yet
-            wl_push(S, n)
+            out = P.node_out[n]
+            if P.node_kind[out] == KIND_STATION and not can_accept(P, S, out, t):
+                # its try would only find the station busy: it waits from now, and the station
+                # wakes it when it frees a place (every way a station frees one wakes its senders)
+                S.node_blocked_since[n] = t
+            else:
+                wl_push(S, n)
         return
     # conveyor: the part's odometer offset keeps it a spacing behind the part ahead
     d = belt_d(S, n, t)

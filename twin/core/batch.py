@@ -35,16 +35,21 @@ _TRACE_MARGIN = 64  # as Engine: room an event handler needs before its cascade
 _LT_MARGIN = 4
 
 
+# The limits reach ``run_until`` as arguments (int64), never as constants of these kernels: numba
+# would compile ``run_until`` once more for each distinct literal value (about 9 s each, cold).
+
+
 @njit(cache=True)
-def init_batch(params, states):
-    """Schedule the first events of every fresh state and settle its t = 0 transfer cascade."""
+def init_batch(params, states, no_events, trace_margin, lt_margin):
+    """Schedule the first events of every fresh state and settle its t = 0 transfer cascade
+    (``no_events`` = 0: ``run_until`` only finishes the cascade)."""
     for i in range(len(states)):
         init_kernel(params, states[i])
-        run_until(params, states[i], 0.0, 0, _TRACE_MARGIN, _LT_MARGIN)
+        run_until(params, states[i], 0.0, no_events, trace_margin, lt_margin)
 
 
 @njit(cache=True)
-def run_batch(params, states, active, t_end, status):
+def run_batch(params, states, active, t_end, status, max_events, trace_margin, lt_margin):
     """Advance every state with ``active[i]`` to ``t_end``; write each one's ``ST_*`` code to ``status[i]``.
 
     A state that stops early (a full lead-time log) keeps its place: the caller grows the log and
@@ -52,7 +57,7 @@ def run_batch(params, states, active, t_end, status):
     """
     for i in range(len(states)):
         if active[i]:
-            status[i] = run_until(params, states[i], t_end, _NO_LIMIT, _TRACE_MARGIN, _LT_MARGIN)
+            status[i] = run_until(params, states[i], t_end, max_events, trace_margin, lt_margin)
 
 
 def batch_supported(scene: Scene) -> bool:
@@ -90,7 +95,7 @@ class BatchRun:
         self._refs = List([to_struct_state(self.states[0])])
         for state in self.states[1:]:
             self._refs.append(_fast_struct_state(state))
-        init_batch(self._p, self._refs)
+        init_batch(self._p, self._refs, 0, _TRACE_MARGIN, _LT_MARGIN)
         self._check(np.full(len(self.seeds), L.ST_DONE, np.int64))
 
     def advance_to(self, t_end: float) -> None:
@@ -100,7 +105,7 @@ class BatchRun:
         active = np.ones(len(self.states), np.bool_)
         status = np.full(len(self.states), L.ST_DONE, np.int64)
         while active.any():
-            run_batch(self._p, self._refs, active, float(t_end), status)
+            run_batch(self._p, self._refs, active, float(t_end), status, _NO_LIMIT, _TRACE_MARGIN, _LT_MARGIN)
             active = self._check(status)
 
     def _check(self, status: np.ndarray) -> np.ndarray:

@@ -56,7 +56,6 @@ from .layout import (
     ST_TRACE_FULL,
     ST_ZENO,
     TR_DEFECT,
-    TR_DROPPED,
     TR_FAILURE,
     TR_GRIPPER_DROP,
     TR_INSPECT_FAIL,
@@ -73,22 +72,6 @@ from .views import view
 __all__ = ["init_kernel", "run_until", "set_conveyor_speed", "conveyor_positions", "complete_external"]
 
 MAX_MOVES_PER_INSTANT = 10_000_000
-
-
-@njit(cache=True)
-def _drain(P, S, t):
-    """Run the transfer cascade until the worklist is empty or a log is full; return parts moved."""
-    moved = 0
-    cap = S.wl_cap
-    while S.wl_len[0] > 0 and logs_have_room(P, S):
-        n = S.wl[S.wl_head[0]]
-        S.wl_head[0] = ring_index(S.wl_head[0] + 1, cap)
-        S.wl_len[0] -= 1
-        S.wl_in[n] = False
-        moved += try_send(P, S, n, t)
-    if moved > 0:
-        S.last_move_t[0] = t
-    return moved
 
 
 @njit(cache=True)
@@ -163,7 +146,7 @@ def init_kernel(params, state):
             S.fl_due_op[f] = ttf
         else:
             set_timer(S, P.slot_fail + f, ttf)
-    _drain(P, S, t)
+    # the t = 0 cascade is left in the worklist: the caller runs it with run_until (no events)
 
 
 @njit(cache=True)
@@ -194,47 +177,39 @@ def _on_node_timer(P, S, n, t):
         S.src_created[n] += 1
         S.src_held[n] = p
         if P.src_drop[n]:
+            # the next arrival is due whatever becomes of this one, which is tried first (the
+            # worklist is empty between events) and lost if it cannot enter (``try_send``)
             schedule_arrival(P, S, n, t)
-            try_send(P, S, n, t)
-            if S.src_held[n] == p:  # could not enter the line: the arrival is lost
-                S.src_held[n] = -1
-                S.src_dropped[n] += 1
-                S.node_blocked_since[n] = -1.0
-                trace(S, TR_DROPPED, p, n, 0, t)
-                free_part(S, p)
-        else:
-            wl_push(S, n)
+        wl_push(S, n)
 
 
-@njit(cache=True, inline="always")
-def _on_server_timer(P, S, s, t):
-    """Server ``s``'s phase ends; returns its station when it now holds a finished part to send
-    (the event loop tries at once: the worklist is empty then), else -1."""
+@njit(cache=True)
+def _setup_done(P, S, s, t):
+    """Server ``s``'s setup ends: its processing starts."""
     n = P.srv_node[s]
     p = S.srv_part[s]
-    pt = S.part_type[p]
+    S.srv_state[s] = SRV_BUSY
+    trace(S, TR_PROCESS_START, p, n, s - P.st_srv_off[n], t)
+    dur = -1.0
+    if P.st_external[n]:
+        request_external(S, s)
+    else:
+        dur = draw(P, S, P.st_ptime[n * P.n_types + S.part_type[p]], P.node_rng[n])
+    if P.node_cap[n] == 1:  # a new phase: its failures may fall due in it (arm_failures)
+        arm_failures(P, S, n, t, operating_time(S, n, t), phase_end(P, S, n, t, dur))
+    if dur >= 0.0:
+        set_timer(S, P.slot_srv + s, t + dur)
+    server_refresh(P, S, s, t)
+
+
+@njit(cache=True)
+def _judge_part(P, S, s, n, p, t):
+    """Scrap, gripper drop, defect and inspection of server ``s``'s finished part ``p``, in this
+    order, each drawn only at a station that has it (so other stations' streams are unchanged).
+    Returns True when the part is lost (scrapped or dropped): the server is free again."""
     local = s - P.st_srv_off[n]
-    if S.srv_state[s] == SRV_SETUP:
-        S.srv_state[s] = SRV_BUSY
-        trace(S, TR_PROCESS_START, p, n, local, t)
-        dur = -1.0
-        if P.st_external[n]:
-            request_external(S, s)
-        else:
-            dur = draw(P, S, P.st_ptime[n * P.n_types + pt], P.node_rng[n])
-        if P.node_cap[n] == 1:  # a new phase: its failures may fall due in it (arm_failures)
-            arm_failures(P, S, n, t, operating_time(S, n, t), phase_end(P, S, n, t, dur))
-        if dur >= 0.0:
-            set_timer(S, P.slot_srv + s, t + dur)
-        server_refresh(P, S, s, t)
-        return -1
-    trace(S, TR_PROCESS_END, p, n, local, t)
-    S.st_busy[n] -= 1
-    S.st_processed[n * P.n_types + pt] += 1
-    S.st_ideal_done[n] += P.st_ideal_s[n * P.n_types + pt]
     q = P.node_rng2[n]
     scrap = P.st_scrap[n] > 0.0 and next_u01(S.rng_state, q) < P.st_scrap[n]
-    # a gripper drop is drawn only where one can happen, so other stations' streams are unchanged
     dropped = not scrap and P.st_drop[n] > 0.0 and next_u01(S.rng_state, q) < P.st_drop[n]
     if scrap or dropped:
         if scrap:
@@ -252,7 +227,7 @@ def _on_server_timer(P, S, s, t):
         server_refresh(P, S, s, t)
         operating_refresh(P, S, n, t, np.inf)
         wake_preds(P, S, n)
-        return -1
+        return True
     if P.st_defect[n] > 0.0 and next_u01(S.rng_state, q) < P.st_defect[n]:
         S.part_defect[p] = True
         S.st_defects[n] += 1
@@ -277,6 +252,27 @@ def _on_server_timer(P, S, s, t):
             S.part_insp[p] = INSP_PASS
             S.st_confusion[n * 4 + 2 + bad] += 1
             trace(S, TR_INSPECT_PASS, p, n, local, t)
+    return False
+
+
+@njit(cache=True, inline="always")
+def _on_server_timer(P, S, s, t):
+    """Server ``s``'s phase ends; returns its station when it now holds a finished part to send,
+    else -1. Setups and quality (scrap, defects, inspection) are functions of their own, called
+    only where a station has them: this is inlined into the event loop."""
+    if S.srv_state[s] == SRV_SETUP:
+        _setup_done(P, S, s, t)
+        return -1
+    n = P.srv_node[s]
+    p = S.srv_part[s]
+    pt = S.part_type[p]
+    trace(S, TR_PROCESS_END, p, n, s - P.st_srv_off[n], t)
+    S.st_busy[n] -= 1
+    S.st_processed[n * P.n_types + pt] += 1
+    S.st_ideal_done[n] += P.st_ideal_s[n * P.n_types + pt]
+    if P.st_scrap[n] > 0.0 or P.st_drop[n] > 0.0 or P.st_defect[n] > 0.0 or P.st_inspect[n]:
+        if _judge_part(P, S, s, n, p, t):
+            return -1
     S.srv_state[s] = SRV_BLOCKED
     S.srv_done_t[s] = t
     S.st_blocked[n] += 1
@@ -338,11 +334,25 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
     P = view(params)
     S = view(state)
     events = 0
-    if S.wl_len[0] > 0:  # finish a cascade paused for log room before anything else happens
-        _drain(P, S, S.t[0])
+    t = S.t[0]
+    while True:
+        # The transfer cascade of the last event (or one left by a pause for log room, or by
+        # another kernel since the last call: ``init_kernel``, ``set_conveyor_speed``... leave
+        # theirs in the worklist, and the engine runs it at once with ``max_events`` = 0). It runs
+        # here only, so that the transfer code (``try_send``) is inlined once, into this loop.
+        moved = 0
+        while S.wl_len[0] > 0 and logs_have_room(P, S):
+            n = S.wl[S.wl_head[0]]
+            S.wl_head[0] = ring_index(S.wl_head[0] + 1, S.wl_cap)
+            S.wl_len[0] -= 1
+            S.wl_in[n] = False
+            moved += try_send(P, S, n, t)
+        if moved > 0:
+            S.last_move_t[0] = t
+        if moved > MAX_MOVES_PER_INSTANT:
+            return ST_ZENO
         if S.wl_len[0] > 0:
             return _log_full_status(P, S)
-    while True:
         if S.ext_n[0] > 0:
             return ST_EXTERNAL
         if tracing(S) and S.tr_n[0] + trace_margin > S.tr_cap:
@@ -360,19 +370,15 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         heap_pop(S)
         t = t_next
         S.t[0] = t
-        moved = 0
         if slot < P.slot_b:
             _on_node_timer(P, S, slot, t)
         elif slot < P.slot_srv:
             wake_preds(P, S, slot - P.slot_b)
         elif slot < P.slot_fail:
-            # the commonest event: the finished part is offered downstream at once, as the
-            # worklist would (it is empty here), without going through it
+            # the commonest event: the finished part is offered downstream first
             sender = _on_server_timer(P, S, slot - P.slot_srv, t)
             if sender >= 0:
-                moved = try_send(P, S, np.int32(sender), t)  # int32 as from the worklist: one compiled copy
-                if moved > 0:
-                    S.last_move_t[0] = t
+                wl_push(S, sender)
         elif slot < P.slot_cal:
             _on_failure_timer(P, S, slot - P.slot_fail, t)
         else:
@@ -380,13 +386,8 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             tn, on = _calendar_next(P, S, c, t)
             _calendar_apply(P, S, c, not S.cal_on[c], t)
             set_timer(S, slot, tn)
-        moved += _drain(P, S, t)
         events += 1
         S.n_events[0] += 1
-        if moved > MAX_MOVES_PER_INSTANT:
-            return ST_ZENO
-        if S.wl_len[0] > 0:
-            return _log_full_status(P, S)
 
 
 @njit(cache=True)
@@ -409,8 +410,7 @@ def set_conveyor_speed(params, state, n, v, t):
     # Senders waiting for the entrance re-check it at the new speed and re-arm the entrance timer.
     # Wake them even when no timer is pending: a stopped belt has none (its entrance never clears).
     cancel_timer(S, P.slot_b + n)
-    wake_preds(P, S, n)
-    _drain(P, S, t)
+    wake_preds(P, S, n)  # the cascade is left in the worklist: the caller runs it with run_until
 
 
 @njit(cache=True)
@@ -429,7 +429,7 @@ def force_station_down(params, state, n, down, t):
         S.st_down[n] -= 1
         trace(S, TR_REPAIR, -1, n, -1, t)
         station_resume(P, S, n, t)
-    _drain(P, S, t)
+    # a cascade is left in the worklist: the caller runs it with run_until (no events)
 
 
 @njit(cache=True)

@@ -37,6 +37,7 @@ from .layout import (
     SRV_IDLE,
     SRV_SETUP,
     TR_CREATED,
+    TR_DROPPED,
     TR_ENTER,
     TR_EXIT,
     TR_LEAVE,
@@ -51,19 +52,11 @@ EPS_M = 1e-9  # tolerance on belt positions (m): event times are rounded, positi
 
 # ---------------------------------------------------------------- helpers
 
-@njit(cache=True, inline="always")
-def draw(P, S, d, stream):
-    return sample(P, S, d, stream)
-
-
-@njit(cache=True, inline="always")
-def set_timer(S, slot, t):
-    heap_set(S, slot, t)
-
-
-@njit(cache=True, inline="always")
-def cancel_timer(S, slot):
-    heap_cancel(S, slot)
+# Plain aliases, not wrapper functions: numba inlines ``inline="always"`` callees level by level,
+# copying each level's whole code again, so every needless level costs compile time.
+draw = sample  # draw(P, S, distribution, stream)
+set_timer = heap_set  # set_timer(S, slot, t)
+cancel_timer = heap_cancel  # cancel_timer(S, slot)
 
 
 @njit(cache=True, inline="always")
@@ -177,7 +170,17 @@ def can_accept(P, S, n, t):
         return S.st_idle[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
     if kind == KIND_BUFFER:
         return S.node_count[n] < P.node_cap[n]
-    # conveyor
+    return conveyor_can_accept(P, S, n, t)
+
+
+# The conveyor and diverter paths below are compiled once, as functions of their own, instead of
+# being inlined into the event loop with the rest of the transfer code: numba copies the code it
+# inlines level by level, so they cost compile time, and these paths are worth a call.
+
+
+@njit(cache=True)
+def conveyor_can_accept(P, S, n, t):
+    """``can_accept`` for conveyor ``n``: room at its entrance (else arm the entrance-free timer)."""
     c = S.node_count[n]
     if c == 0:
         return True
@@ -227,6 +230,12 @@ def resolve(P, S, node, p, t):
         return -1
     if P.node_kind[node] != KIND_DIVERTER:
         return node if can_accept(P, S, node, t) else -1
+    return choose_output(P, S, node, p, t)
+
+
+@njit(cache=True)
+def choose_output(P, S, node, p, t):
+    """``resolve`` at a diverter that chooses by its outputs' state (round robin, shortest queue)."""
     off = P.dv_out_off[node]
     m = P.dv_out_len[node]
     if P.dv_rule[node] == DV_ROUND_ROBIN:
@@ -434,7 +443,13 @@ def accept(P, S, n, p, t):
             else:
                 wl_push(S, n)
         return
-    # conveyor: the part's odometer offset keeps it a spacing behind the part ahead
+    conveyor_accept(P, S, n, p, c, t)
+
+
+@njit(cache=True)
+def conveyor_accept(P, S, n, p, c, t):
+    """Part ``p`` enters conveyor ``n`` behind its ``c`` parts: its odometer offset keeps it a
+    spacing behind the part ahead."""
     d = belt_d(S, n, t)
     prev = S.part_c[_q_at(P, S, n, c - 1)] if c > 0 else S.cv_last_c[n]
     S.part_c[p] = max(d, prev + P.cv_spacing_m[n])
@@ -492,18 +507,24 @@ def take(P, S, n, p, t):
         return
     S.q_head[n] = ring_index(S.q_head[n] + 1, P.node_cap[n])
     if kind == KIND_CONVEYOR:
-        S.cv_head_ready[n] = False
-        spacing = P.cv_spacing_m[n]
-        prev = belt_d(S, n, t) - P.cv_length_m[n]
-        S.cv_last_c[n] = prev
-        for k in range(S.node_count[n]):
-            q = _q_at(P, S, n, k)
-            c = max(S.part_c[q], prev + spacing)
-            if c == S.part_c[q]:
-                break
-            S.part_c[q] = c
-            prev = c
-        conveyor_schedule_head(P, S, n, t)
+        conveyor_release(P, S, n, t)
+
+
+@njit(cache=True)
+def conveyor_release(P, S, n, t):
+    """Conveyor ``n``'s head part has left: the offsets behind it restart a spacing apart."""
+    S.cv_head_ready[n] = False
+    spacing = P.cv_spacing_m[n]
+    prev = belt_d(S, n, t) - P.cv_length_m[n]
+    S.cv_last_c[n] = prev
+    for k in range(S.node_count[n]):
+        q = _q_at(P, S, n, k)
+        c = max(S.part_c[q], prev + spacing)
+        if c == S.part_c[q]:
+            break
+        S.part_c[q] = c
+        prev = c
+    conveyor_schedule_head(P, S, n, t)
 
 
 @njit(cache=True)
@@ -582,9 +603,13 @@ def wake_preds(P, S, n):
         wl_push(S, S.scratch[i])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def try_send(P, S, n, t):
-    """Send node ``n``'s ready parts downstream while they are accepted; mark it blocked otherwise."""
+    """Send node ``n``'s ready parts downstream while they are accepted; mark it blocked otherwise
+    (a source that drops what cannot enter loses its held arrival instead).
+
+    Inlined into the event loop, its only caller (through the worklist): the one copy of the
+    transfer code, and no call per send."""
     kind = P.node_kind[n]
     moved = 0
     while True:
@@ -598,6 +623,9 @@ def try_send(P, S, n, t):
             break
         target = resolve(P, S, P.node_out[n], p, t)
         if target < 0:
+            if kind == KIND_SOURCE and P.src_drop[n]:
+                drop_arrival(S, n, p, t)
+                return moved
             if S.node_blocked_since[n] < 0.0:
                 S.node_blocked_since[n] = S.srv_done_t[S.part_srv[p]] if kind == KIND_STATION else t
             return moved
@@ -616,7 +644,18 @@ def try_send(P, S, n, t):
         if (kind == KIND_STATION and S.st_blocked[n] == 0) or kind == KIND_CONVEYOR:
             return moved
     unblock_if_moved(S, n, t)  # nothing ready (e.g. the station went down): not blocked either
+    if kind == KIND_SOURCE and P.src_drop[n] and S.src_held[n] >= 0:
+        drop_arrival(S, n, S.src_held[n], t)  # it arrived off shift
     return moved
+
+
+@njit(cache=True)
+def drop_arrival(S, n, p, t):
+    """Source ``n``'s arrival ``p`` could not enter the line at once: it is lost."""
+    S.src_held[n] = -1
+    S.src_dropped[n] += 1
+    trace(S, TR_DROPPED, p, n, 0, t)
+    free_part(S, p)
 
 
 @njit(cache=True)

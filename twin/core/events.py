@@ -126,7 +126,7 @@ def init_kernel(params, state):
         last = P.cal_b_off[c] + P.cal_b_len[c] - 1
         first = P.cal_b_t[P.cal_b_off[c]]
         on = P.cal_b_on[last] if first > 1e-9 else P.cal_b_on[P.cal_b_off[c]]
-        _calendar_apply(P, S, c, on, t)
+        _calendar_apply(P, S, c, on != 0, t)
         tn, _ = _calendar_next(P, S, c, t)
         set_timer(S, P.slot_cal + c, tn)
     for n in range(P.n_nodes):

@@ -170,7 +170,7 @@ def can_accept(P, S, n, t):
         return S.st_idle[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
     if kind == KIND_BUFFER:
         return S.node_count[n] < P.node_cap[n]
-    return conveyor_can_accept(P, S, n, t)
+    return conveyor_can_accept(P, S, np.int64(n), t)
 
 
 # The conveyor and diverter paths below are compiled once, as functions of their own, instead of
@@ -230,7 +230,7 @@ def resolve(P, S, node, p, t):
         return -1
     if P.node_kind[node] != KIND_DIVERTER:
         return node if can_accept(P, S, node, t) else -1
-    return choose_output(P, S, node, p, t)
+    return choose_output(P, S, np.int64(node), np.int64(p), t)
 
 
 @njit(cache=True)
@@ -527,9 +527,14 @@ def conveyor_release(P, S, n, t):
     conveyor_schedule_head(P, S, n, t)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def schedule_arrival(P, S, n, t):
     """Schedule source ``n``'s next inter-arrival event unless its quota is reached."""
+    _schedule_arrival(P, S, np.int64(n), t)
+
+
+@njit(cache=True)
+def _schedule_arrival(P, S, n, t):
     if P.src_max[n] >= 0 and S.src_created[n] >= P.src_max[n]:
         return
     set_timer(S, n, t + draw(P, S, P.src_iat[n], P.node_rng[n]))

@@ -114,14 +114,31 @@ def _fill_hole(S):
         moved = S.heap[size]  # entries are 0 (the hole) .. size
         S.heap[0] = moved
         S.pos[moved] = 0
-        _sift_down(S, 0, size)
+        _sift_down(S, _I64(0), size)
+
+
+# Integer arguments reach the compiled helpers below as int64 whatever their callers hold (int32
+# array elements, int64 arithmetic, literals): numba compiles a function once per argument type,
+# and each extra copy costs about a second of compile time.
+_I64 = np.int64
+
+
+@njit(cache=True, inline="always")
+def heap_set(S, slot, t):
+    """Schedule (or move) timer ``slot`` to time ``t``; ``t = inf`` cancels it."""
+    _heap_set(S, _I64(slot), t)
+
+
+@njit(cache=True, inline="always")
+def heap_cancel(S, slot):
+    """Remove timer ``slot`` if pending."""
+    _heap_cancel(S, _I64(slot))
 
 
 @njit(cache=True)
-def heap_set(S, slot, t):
-    """Schedule (or move) timer ``slot`` to time ``t``; ``t = inf`` cancels it."""
+def _heap_set(S, slot, t):
     if t == np.inf:
-        heap_cancel(S, slot)
+        _heap_cancel(S, slot)
         return
     S.stamp[0] += 1
     S.tm_stamp[slot] = S.stamp[0]
@@ -136,21 +153,20 @@ def heap_set(S, slot, t):
             S.heap_hole[0] = 0
             S.heap[0] = slot
             S.pos[slot] = 0
-            _sift_down(S, 0, size + 1)
+            _sift_down(S, _I64(0), size + 1)
         else:
             S.heap[size] = slot
             S.pos[slot] = size
-            _sift_up(S, size, 1)
+            _sift_up(S, size, _I64(1))
     elif t < old:
-        _sift_up(S, i, 3 if hole else 1)
+        _sift_up(S, _I64(i), _I64(3 if hole else 1))
     else:
         # same or later time: the new stamp makes the key larger even when the time is equal
-        _sift_down(S, i, S.heap_size[0] + hole)
+        _sift_down(S, _I64(i), S.heap_size[0] + hole)
 
 
 @njit(cache=True)
-def heap_cancel(S, slot):
-    """Remove timer ``slot`` if pending."""
+def _heap_cancel(S, slot):
     i = S.pos[slot]
     S.tm_time[slot] = np.inf
     if i < 0:
@@ -164,8 +180,8 @@ def heap_cancel(S, slot):
     moved = S.heap[last]
     S.heap[i] = moved
     S.pos[moved] = i
-    _sift_down(S, i, last)
-    _sift_up(S, S.pos[moved], 3 if hole else 1)
+    _sift_down(S, _I64(i), last)
+    _sift_up(S, _I64(S.pos[moved]), _I64(3 if hole else 1))
 
 
 @njit(cache=True, inline="always")

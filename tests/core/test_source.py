@@ -92,3 +92,20 @@ def test_source_calendar_stops_arrivals_off_shift():
     released = events(tw, "enter", "m1")["t_s"]
     assert released.size > 4 * 150
     assert np.all(np.mod(released, 3600.0) <= 1800.0)
+
+
+def test_drop_source_loses_every_arrival_off_shift():
+    """A drop source on a calendar loses exactly the arrivals that fall off shift (the station
+    never blocks here: every arrival on shift enters at once)."""
+    scene = build(
+        sources=[{"name": "src", "to": "m1", "interarrival": 7.0, "on_blocked": "drop", "calendar": "half"}],
+        stations=[{"name": "m1", "to": "out", "process_time": 1.0}],
+        calendars=[{"name": "half", "period_h": 1.0, "shifts": [{"start": "00:00", "end": "00:30"}]}],
+    )
+    tw = run(scene, 4 * 3600.0, trace=True)
+    arrivals = 7.0 * np.arange(1, int(4 * 3600 // 7) + 1)
+    on_shift = np.mod(arrivals, 3600.0) < 1800.0
+    src = element(tw.kpis(), "src")
+    assert src["released"] == np.count_nonzero(on_shift)
+    assert src["dropped"] == np.count_nonzero(~on_shift)
+    np.testing.assert_allclose(events(tw, "dropped", "src")["t_s"], arrivals[~on_shift])

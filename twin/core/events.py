@@ -195,8 +195,8 @@ def _setup_done(P, S, s, t):
         request_external(S, s)
     else:
         dur = draw(P, S, P.st_ptime[n * P.n_types + S.part_type[p]], P.node_rng[n])
-    if P.node_cap[n] == 1:  # a new phase: its failures may fall due in it (arm_failures)
-        arm_failures(P, S, n, t, operating_time(S, n, t), phase_end(P, S, n, t, dur))
+    # a new phase: its failures may fall due in it (a no-op for several servers: theirs are armed)
+    arm_failures(P, S, n, t, operating_time(S, n, t), phase_end(P, S, n, t, dur))
     if dur >= 0.0:
         set_timer(S, P.slot_srv + s, t + dur)
     server_refresh(P, S, s, t)
@@ -281,14 +281,6 @@ def _on_server_timer(P, S, s, t):
     return n
 
 
-@njit(cache=True, inline="always")
-def _running_phase_end(P, S, n):
-    """When station ``n``'s running phase ends (``phase_end``): its one server's timer, inf if unset."""
-    if P.node_cap[n] != 1:
-        return np.inf
-    return S.tm_time[P.slot_srv + P.st_srv_off[n]]
-
-
 @njit(cache=True)
 def _on_failure_timer(P, S, f, t):
     n = P.fail_node[f]
@@ -297,7 +289,9 @@ def _on_failure_timer(P, S, f, t):
         left = S.fl_due_op[f] - operating_time(S, n, t)
         if left > 1e-9 * (1.0 + S.fl_due_op[f]):  # fired early: the station paused meanwhile
             # re-armed if due in the phase now running, else armed again when it is (arm_failures)
-            if S.st_op[n] and t + left <= _running_phase_end(P, S, n):
+            # (the running phase ends at its server's timer, inf when unset)
+            end = phase_end(P, S, n, 0.0, S.tm_time[P.slot_srv + P.st_srv_off[n]])
+            if S.st_op[n] and t + left <= end:
                 set_timer(S, slot, t + left)
             return
     if not S.fl_down[f]:

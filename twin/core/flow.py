@@ -424,11 +424,10 @@ def accept(P, S, n, p, t):
     trace(S, TR_ENTER, p, n, 0, t)
     if kind == KIND_STATION:
         count_change(P, S, n, 1, t)
-        off = P.st_srv_off[n]
-        for s in range(off, off + P.node_cap[n]):
-            if S.srv_state[s] == SRV_IDLE:
-                start_server(P, S, s, p, t)
-                return
+        s = P.st_srv_off[n]
+        while S.srv_state[s] != SRV_IDLE:  # ``resolve`` saw an idle server: the first one takes it
+            s += 1
+        start_server(P, S, s, p, t)
         return
     c = S.node_count[n]
     S.qbuf[P.node_q_off[n] + ring_index(S.q_head[n] + c, P.node_cap[n])] = p
@@ -470,8 +469,10 @@ def ready_part(P, S, n):
     if kind == KIND_STATION:
         if S.st_blocked[n] == 0 or S.st_down[n] > 0 or S.st_off[n]:
             return -1
-        best = -1
         off = P.st_srv_off[n]
+        if P.node_cap[n] == 1:
+            return S.srv_part[off]  # its one server holds the finished part
+        best = -1
         for s in range(off, off + P.node_cap[n]):
             if S.srv_state[s] == SRV_BLOCKED and (best < 0 or S.srv_done_t[s] < S.srv_done_t[best]):
                 best = s
@@ -587,6 +588,11 @@ def source_refill(P, S, n, t):
 def wake_preds(P, S, n):
     """Queue the blocked senders that can reach node ``n``: priority rank, then longest waiting."""
     off = P.pred_off[n]
+    if P.pred_len[n] == 1:  # one sender (a serial line's every element): nothing to order
+        q = P.pred_idx[off]
+        if S.node_blocked_since[q] >= 0.0:
+            wl_push(S, q)
+        return
     m = 0
     for j in range(P.pred_len[n]):
         q = P.pred_idx[off + j]
@@ -678,7 +684,7 @@ def trace_route(P, S, node, target, p, t):
         node = nxt
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def unblock_if_moved(S, n, t):
     """Close node ``n``'s blocked interval (its held part moved on)."""
     if S.node_blocked_since[n] >= 0.0:

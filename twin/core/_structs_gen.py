@@ -7,7 +7,7 @@ from .structs import PARAMS_TYPE, STATE_TYPE, UNTRACED_STATE_TYPE, data_ptr
 
 
 @njit(cache=True)
-def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_srv, slot_fail, slot_cal, n_slots, trace_room, node_kind, node_out, node_cap, node_prio, pred_off, pred_len, pred_idx, node_q_off, dist_kind, dist_a, dist_b, dist_c, dist_shift, dist_off, dist_len, emp_values, zig_x, zig_f, node_rng, node_rng2, fail_rng, type_length_m, src_mode, src_iat, src_drop, src_max, src_start_s, mix_off, mix_len, mix_type, mix_cum, sched_off, sched_len, sched_t, sched_cum, sched_type, cv_length_m, cv_speed_mps, cv_spacing_m, eye_node, eye_at_m, cv_eye_off, cv_eye_len, st_srv_off, srv_node, st_ptime, st_ideal_s, st_setup, st_scrap, st_defect, st_inspect, st_detect, st_false_reject, st_drop, st_external, st_notify_leave, st_fail_off, st_fail_len, fail_node, fail_ttf, fail_ttr, fail_operating, fail_first_s, dv_rule, dv_out_off, dv_out_len, dv_out, dv_type_target, dv_pass, dv_fail, node_cal, cal_period_s, cal_b_off, cal_b_len, cal_b_t, cal_b_on, cal_nodes_off, cal_nodes_len, cal_nodes, sink_reject):
+def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_srv, slot_fail, slot_cal, n_slots, trace_room, node_kind, node_out, node_cap, node_prio, pred_off, pred_len, pred_idx, node_q_off, dist_kind, dist_a, dist_b, dist_c, dist_shift, dist_off, dist_len, emp_values, zig_x, zig_f, node_rng, node_rng2, fail_rng, type_length_m, src_mode, src_iat, src_drop, src_max, src_start_s, mix_off, mix_len, mix_type, mix_cum, sched_off, sched_len, sched_t, sched_cum, sched_type, cv_length_m, cv_speed_mps, cv_spacing_m, eye_node, eye_at_m, cv_eye_off, cv_eye_len, st_srv_off, srv_node, st_ptime, st_ideal_s, st_setup, st_scrap, st_defect, st_inspect, st_detect, st_false_reject, st_drop, st_judge, st_external, st_notify_leave, st_fail_off, st_fail_len, fail_node, fail_ttf, fail_ttr, fail_operating, fail_first_s, dv_rule, dv_out_off, dv_out_len, dv_out, dv_type_target, dv_pass, dv_fail, node_cal, cal_period_s, cal_b_off, cal_b_len, cal_b_t, cal_b_on, cal_nodes_off, cal_nodes_len, cal_nodes, sink_reject):
     s = structref.new(PARAMS_TYPE)
     s.n_nodes = n_nodes
     s.n_types = n_types
@@ -75,6 +75,7 @@ def make_params(n_nodes, n_types, n_srv, n_fail, n_cal, pool_size, slot_b, slot_
     s.st_detect = data_ptr(st_detect)
     s.st_false_reject = data_ptr(st_false_reject)
     s.st_drop = data_ptr(st_drop)
+    s.st_judge = data_ptr(st_judge)
     s.st_external = data_ptr(st_external)
     s.st_notify_leave = data_ptr(st_notify_leave)
     s.st_fail_off = data_ptr(st_fail_off)

@@ -358,6 +358,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         cv_eye_off=cv_eye_off, cv_eye_len=cv_eye_len,
         st_srv_off=st_srv_off, srv_node=arr(srv_node, np.int32), st_ptime=st_ptime, st_ideal_s=st_ideal,
         st_setup=st_setup, st_scrap=st_scrap, st_drop=st_drop, st_external=st_external, st_notify_leave=st_notify_leave, st_defect=st_defect, st_inspect=st_inspect,
+        st_judge=(st_scrap > 0) | (st_drop > 0) | (st_defect > 0) | st_inspect,
         st_detect=st_detect, st_false_reject=st_false, st_fail_off=st_fail_off, st_fail_len=st_fail_len,
         fail_node=arr(fail_node, np.int32), fail_ttf=arr(fail_ttf, np.int32), fail_ttr=arr(fail_ttr, np.int32),
         fail_operating=arr(fail_op, np.bool_), fail_first_s=arr(fail_first, np.float64),

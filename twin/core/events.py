@@ -270,7 +270,7 @@ def _on_server_timer(P, S, s, t):
     S.st_busy[n] -= 1
     S.st_processed[n * P.n_types + pt] += 1
     S.st_ideal_done[n] += P.st_ideal_s[n * P.n_types + pt]
-    if P.st_scrap[n] > 0.0 or P.st_drop[n] > 0.0 or P.st_defect[n] > 0.0 or P.st_inspect[n]:
+    if P.st_judge[n]:  # it has scrap, gripper drops, defects or an inspection
         if _judge_part(P, S, s, n, p, t):
             return -1
     S.srv_state[s] = SRV_BLOCKED
@@ -329,17 +329,24 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
     S = view(state)
     events = 0
     t = S.t[0]
+    sender = -1  # a server's finished part, offered downstream before the worklist (empty then)
     while True:
         # The transfer cascade of the last event (or one left by a pause for log room, or by
         # another kernel since the last call: ``init_kernel``, ``set_conveyor_speed``... leave
         # theirs in the worklist, and the engine runs it at once with ``max_events`` = 0). It runs
         # here only, so that the transfer code (``try_send``) is inlined once, into this loop.
         moved = 0
-        while S.wl_len[0] > 0 and logs_have_room(P, S):
-            n = S.wl[S.wl_head[0]]
-            S.wl_head[0] = ring_index(S.wl_head[0] + 1, S.wl_cap)
-            S.wl_len[0] -= 1
-            S.wl_in[n] = False
+        while True:
+            if sender >= 0:
+                n = sender  # (try_send puts it in the worklist if a log has no room)
+                sender = -1
+            elif S.wl_len[0] > 0 and logs_have_room(P, S):
+                n = S.wl[S.wl_head[0]]
+                S.wl_head[0] = ring_index(S.wl_head[0] + 1, S.wl_cap)
+                S.wl_len[0] -= 1
+                S.wl_in[n] = False
+            else:
+                break
             moved += try_send(P, S, n, t)
         if moved > 0:
             S.last_move_t[0] = t
@@ -371,8 +378,6 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         elif slot < P.slot_fail:
             # the commonest event: the finished part is offered downstream first
             sender = _on_server_timer(P, S, slot - P.slot_srv, t)
-            if sender >= 0:
-                wl_push(S, sender)
         elif slot < P.slot_cal:
             _on_failure_timer(P, S, slot - P.slot_fail, t)
         else:

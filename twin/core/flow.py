@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .accounting import count_change, server_refresh, station_refresh, trace, wip_change
+from .accounting import count_change, server_refresh, srv_refresh, station_refresh, trace, wip_change
 from .heap import heap_cancel, heap_set
 from .layout import (
     DV_BY_INSPECTION,
@@ -502,7 +502,7 @@ def take(P, S, n, p, t):
         S.part_srv[p] = -1
         S.st_blocked[n] -= 1
         S.st_idle[n] += 1
-        server_refresh(P, S, s, t)
+        srv_refresh(P, S, s, t)  # blocked to idle: the station's active period is unchanged
         if P.st_notify_leave[n]:
             notify_left(S, s)
         return

@@ -119,6 +119,7 @@ PARAM_SPEC = {
     "st_detect": "f8",
     "st_false_reject": "f8",
     "st_drop": "f8",
+    "st_judge": "b1",
     "st_external": "b1",
     "st_notify_leave": "b1",
     "st_fail_off": "i8",

@@ -12,7 +12,8 @@ from numba import njit
 from .layout import SRV_DOWN, SRV_OFF
 from .structs import tracing
 
-__all__ = ["count_change", "wip_change", "srv_refresh", "server_refresh", "station_refresh", "trace"]
+__all__ = ["count_change", "wip_change", "srv_refresh", "srv_enter", "active_set", "server_refresh",
+           "station_refresh", "trace"]
 
 
 @njit(cache=True, inline="always")
@@ -46,8 +47,13 @@ def _effective(S, n, s):
 @njit(cache=True, inline="always")
 def srv_refresh(P, S, s, t):
     """Close the interval of server ``s``'s effective state if it changed."""
-    n = P.srv_node[s]
-    new = _effective(S, n, s)
+    srv_enter(S, s, _effective(S, P.srv_node[s], s), t)
+
+
+@njit(cache=True, inline="always")
+def srv_enter(S, s, new, t):
+    """Server ``s``'s effective state is ``new`` from ``t`` on (the interval of the old one closes).
+    The transfer paths, which know the station is up and on shift, pass the server's own state."""
     old = S.srv_eff[s]
     if new != old:
         S.srv_acc[s * 6 + old] += t - S.srv_since[s]
@@ -64,7 +70,12 @@ def _active_refresh(P, S, n, t):
     station that hands a part on and takes the next in the same instant never waited, so a
     zero-length inactive gap continues the period just closed instead of starting a new one.
     """
-    active = (not S.st_off[n]) and (S.st_down[n] > 0 or S.st_busy[n] > 0)
+    active_set(S, n, (not S.st_off[n]) and (S.st_down[n] > 0 or S.st_busy[n] > 0), t)
+
+
+@njit(cache=True, inline="always")
+def active_set(S, n, active, t):
+    """Station ``n`` is ``active`` from ``t`` on (see ``_active_refresh``)."""
     if active != S.st_active[n]:
         if active:
             if S.st_ap_count[n] > 0 and S.st_active_since[n] == t:

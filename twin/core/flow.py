@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .accounting import count_change, server_refresh, srv_refresh, station_refresh, trace, wip_change
+from .accounting import active_set, count_change, srv_enter, station_refresh, trace, wip_change
 from .heap import heap_cancel, heap_set
 from .layout import (
     DV_BY_INSPECTION,
@@ -225,12 +225,11 @@ def resolve(P, S, node, p, t):
 
     A round-robin pointer advances here, so callers transfer the part whenever this returns >= 0.
     """
-    node = _follow(P, S, node, p)
-    if node < 0:
-        return -1
-    if P.node_kind[node] != KIND_DIVERTER:
-        return node if can_accept(P, S, node, t) else -1
-    return choose_output(P, S, np.int64(node), np.int64(p), t)
+    if P.node_kind[node] >= KIND_DIVERTER:  # a routing point (diverter, merge): follow it
+        node = _follow(P, S, node, p)
+        if P.node_kind[node] == KIND_DIVERTER:  # one that chooses by the state of its outputs
+            return choose_output(P, S, np.int64(node), np.int64(p), t)
+    return node if can_accept(P, S, node, t) else -1
 
 
 @njit(cache=True)
@@ -301,7 +300,12 @@ def arm_failures(P, S, n, t, op_now, end):
 @njit(cache=True, inline="always")
 def operating_refresh(P, S, n, t, end):
     """Track operating time; when it starts, arm the failures due before ``end`` (``arm_failures``)."""
-    op = S.st_busy[n] > 0 and S.st_down[n] == 0 and not S.st_off[n]
+    operating_set(P, S, n, t, S.st_busy[n] > 0 and S.st_down[n] == 0 and not S.st_off[n], end)
+
+
+@njit(cache=True, inline="always")
+def operating_set(P, S, n, t, op, end):
+    """Station ``n`` operates (``op``) from ``t`` on (see ``operating_refresh``)."""
     if op == S.st_op[n]:
         return
     if not op:
@@ -335,11 +339,14 @@ def start_server(P, S, s, p, t):
     S.srv_last_type[s] = pt
     S.st_idle[n] -= 1
     S.st_busy[n] += 1
-    # failure timers first: on a tie in time, the earlier-set timer (the failure) fires first
-    operating_refresh(P, S, n, t, phase_end(P, S, n, t, dur))
+    # The station is up and on shift (it accepted the part): it operates, it is active, and the
+    # server's effective state is its own. Failure timers first: on a tie in time, the
+    # earlier-set timer (the failure) fires first.
+    operating_set(P, S, n, t, True, phase_end(P, S, n, t, dur))
     if dur >= 0.0:
         set_timer(S, P.slot_srv + s, t + dur)
-    server_refresh(P, S, s, t)
+    srv_enter(S, s, S.srv_state[s], t)
+    active_set(S, n, True, t)
 
 
 @njit(cache=True)
@@ -502,7 +509,8 @@ def take(P, S, n, p, t):
         S.part_srv[p] = -1
         S.st_blocked[n] -= 1
         S.st_idle[n] += 1
-        srv_refresh(P, S, s, t)  # blocked to idle: the station's active period is unchanged
+        # blocked to idle at a station up and on shift (it had a part ready): still inactive
+        srv_enter(S, s, SRV_IDLE, t)
         if P.st_notify_leave[n]:
             notify_left(S, s)
         return

@@ -23,6 +23,7 @@ from collections import namedtuple
 
 __all__ = ["LineParams", "LineState", "PARAM_FIELDS", "STATE_FIELDS", "PARAM_SPEC", "STATE_SPEC"]
 
+# the routing points (diverter, merge) come last: ``flow.resolve`` tests ``kind >= KIND_DIVERTER``
 KIND_SOURCE, KIND_BUFFER, KIND_CONVEYOR, KIND_STATION, KIND_SINK, KIND_DIVERTER, KIND_MERGE = range(7)
 KIND_NAMES = ("source", "buffer", "conveyor", "station", "sink", "diverter", "merge")
 

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .accounting import active_set, count_change, srv_enter, station_refresh, trace, wip_change
-from .heap import heap_cancel, heap_set
+from .heap import heap_add, heap_cancel, heap_set
 from .layout import (
     DV_BY_INSPECTION,
     DV_BY_TYPE,
@@ -344,7 +344,11 @@ def start_server(P, S, s, p, t):
     # earlier-set timer (the failure) fires first.
     operating_set(P, S, n, t, True, phase_end(P, S, n, t, dur))
     if dur >= 0.0:
-        set_timer(S, P.slot_srv + s, t + dur)
+        slot = P.slot_srv + s
+        if S.pos[slot] < 0:  # always, for an idle server: the fast, inlined way
+            heap_add(S, slot, t + dur)
+        else:
+            set_timer(S, slot, t + dur)
     srv_enter(S, s, S.srv_state[s], t)
     active_set(S, n, True, t)
 

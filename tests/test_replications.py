@@ -49,3 +49,39 @@ def test_replications_equal_one_twin_per_seed(text, workers):
         expected["deadlock"] = tw.deadlocked()
         assert _same(r, expected), r["seed"]
     assert len({r["throughput"]["total"] for r in runs}) > 1  # the seeds differ
+
+
+def _twin_kpis(scene, seed: int, until: float, warmup: float) -> dict:
+    tw = Twin(scene, seed=seed, trace=False, warmup_s=warmup)
+    tw.run(until=until, check_deadlock=False)
+    out = tw.kpis()
+    out["deadlock"] = tw.deadlocked()
+    return out
+
+
+def test_batch_restart_runs_each_seed_as_a_fresh_twin():
+    """A batch's states are reset in place for new seeds (``BatchRun.restart``, which
+    ``run_replications_batch`` uses between replications): each result equals a fresh ``Twin``'s,
+    also after a lead-time log grew in an earlier run, and with fewer seeds than states."""
+    from twin.core.batch import BatchRun, run_replications_batch
+
+    scene = load_scene_text(LINE)
+    batch = BatchRun(scene, [3, 4], log_capacity=64)  # ~1,600 exits: the logs grow
+    batch.advance_to(2000.0)
+    assert [k["throughput"]["total"] for k in batch.kpis(None, 0.0)] == [
+        _twin_kpis(scene, s, 2000.0, 0.0)["throughput"]["total"] for s in (3, 4)]
+    assert len(batch.states[0].lt_t) > 64
+    for seeds in ([5, 6], [7]):
+        batch.restart(seeds)
+        batch.advance_to(100.0)
+        base = batch.accumulators()
+        batch.advance_to(2000.0)
+        got = batch.kpis(base, 100.0)
+        assert len(got) == len(seeds)
+        for seed, k in zip(seeds, got, strict=True):
+            assert _same(k, _twin_kpis(scene, seed, 2000.0, 100.0)), seed
+    runs = run_replications_batch(scene, [8, 9, 10], 1500.0, 50.0)
+    for seed, k in zip([8, 9, 10], runs, strict=True):
+        assert _same(k, _twin_kpis(scene, seed, 1500.0, 50.0)), seed
+    with pytest.raises(Exception, match="restart needs 1 to 1 seeds"):
+        batch.restart([1, 2])

@@ -4,9 +4,9 @@ Replication ``i`` uses seed ``seed + i``: every random stream is derived from (s
 by a hash, so replications are independent and any one of them can be re-run alone. Workers are
 processes (one per core); numba's on-disk cache means compilation is paid once per machine, not per
 worker. A scene the core runs alone (``twin.core.batch.batch_supported``) is run in chunks of
-replications, each chunk in one kernel call (``run_replications_batch``), which saves the per-run
-Python set-up and gives exactly the KPIs of one ``Twin`` per seed; other scenes build one ``Twin``
-per replication.
+replications, each chunk compiled once and run in one state reset between seeds
+(``run_replications_batch``), which saves the per-run Python set-up and gives exactly the KPIs of
+one ``Twin`` per seed; other scenes build one ``Twin`` per replication.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def compute_kpis(p: L.LineParams, s: L.LineState, names, base: dict[str, np.ndar
     first_lt = int(base["lt_n"][0]) if base is not None else 0
     n_lt = int(s.lt_n[0])
     lt_v, lt_sink = s.lt_value[first_lt:n_lt], s.lt_sink[first_lt:n_lt]
-    lead = lt_v[np.isin(lt_sink, out_sinks)]
+    # (records are made at sinks only: without reject sinks, every record is an exit counted)
+    lead = lt_v[np.isin(lt_sink, out_sinks)] if reject_sinks else lt_v
 
     stations = []
     movers = []  # transports and storages: their servers are the parts they hold

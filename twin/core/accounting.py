@@ -1,8 +1,9 @@
 """Time accounting kernels: occupancy integrals, server states and active periods.
 
-Accumulators are updated lazily: each tracked quantity keeps the time it last changed
-(``*_since``), and the elapsed interval is added to its accumulator only when it changes again.
-KPIs add the open interval up to "now" without mutating the state (``twin.core.kpi``).
+Accumulators are updated lazily: each tracked state keeps the time it last changed (``*_since``),
+and the elapsed interval is added to its accumulator only when it changes again. Part counts
+(node contents, WIP) keep the sum of leaving minus entering times instead, so that a change is one
+add. KPIs add the open interval up to "now" without mutating the state (``twin.core.kpi``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ __all__ = ["count_change", "wip_change", "srv_refresh", "srv_enter", "active_set
 
 @njit(cache=True, inline="always")
 def count_change(P, S, n, delta, t):
-    """Change the number of parts held by node ``n`` by ``delta`` at time ``t``."""
-    S.node_area[n] += S.node_count[n] * (t - S.node_since[n])
-    S.node_since[n] = t
+    """Change the number of parts held by node ``n`` by ``delta`` at time ``t``.
+
+    ``node_area`` holds the parts' leaving times minus their entering times, so the area under
+    the count up to time ``T`` is ``node_area + node_count * T`` (``kpi.accumulators``): one add
+    per change instead of closing an interval."""
+    S.node_area[n] -= delta * t
     c = S.node_count[n] + delta
     S.node_count[n] = c
     if c > S.node_max[n]:
@@ -29,9 +33,9 @@ def count_change(P, S, n, delta, t):
 
 @njit(cache=True, inline="always")
 def wip_change(S, delta, t):
-    """Change the line's work in process (parts released and not yet out) by ``delta``."""
-    S.wip_area[0] += S.wip[0] * (t - S.wip_since[0])
-    S.wip_since[0] = t
+    """Change the line's work in process (parts released and not yet out) by ``delta``
+    (``wip_area`` is kept like ``node_area``, see ``count_change``)."""
+    S.wip_area[0] -= delta * t
     S.wip[0] += delta
 
 

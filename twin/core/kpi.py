@@ -39,10 +39,10 @@ def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
     if p.n_srv:
         idx = np.arange(p.n_srv)
         np.add.at(out["srv_acc"], (idx, s.srv_eff[: p.n_srv]), t - s.srv_since[: p.n_srv])
-    out["node_area"] += s.node_count * (t - s.node_since)
+    out["node_area"] += s.node_count * t  # (exits minus entries: see accounting.count_change)
     blocked = s.node_blocked_since >= 0
     out["node_blocked_acc"][blocked] += t - s.node_blocked_since[blocked]
-    out["wip_area"] += s.wip[0] * (t - s.wip_since[0])
+    out["wip_area"] += s.wip[0] * t
     active = s.st_active.astype(bool)
     out["st_ap_sum"][active] += t - s.st_active_since[active]
     # st_ap_count stays the number of *closed* periods: compute_kpis adds the one open at the end

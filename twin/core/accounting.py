@@ -27,7 +27,7 @@ def count_change(P, S, n, delta, t):
     S.node_area[n] -= delta * t
     c = S.node_count[n] + delta
     S.node_count[n] = c
-    if c > S.node_max[n]:
+    if delta > 0 and c > S.node_max[n]:  # (``delta`` is a constant where this is inlined)
         S.node_max[n] = c
 
 

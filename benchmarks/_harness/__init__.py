@@ -54,8 +54,10 @@ def _git_rev() -> str:
 
 
 def numba_cache_files() -> int:
-    """Number of numba cache index files (``*.nbi``) under ``twin/``; 0 means a cold compile."""
-    return sum(1 for _ in (REPO_ROOT / "twin").rglob("*.nbi"))
+    """Number of numba cache index files (``*.nbi``) in ``NUMBA_CACHE_DIR`` when it is set, else in
+    this checkout's ``twin/`` (beside the sources); 0 means a cold compile."""
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR")
+    return sum(1 for _ in (Path(cache_dir) if cache_dir else REPO_ROOT / "twin").rglob("*.nbi"))
 
 
 def machine_info() -> dict:

@@ -1,11 +1,15 @@
-"""Many replications of one compiled line model in one kernel call.
+"""Many replications of one compiled line model, with the per-run Python work done once.
 
 Replications of a configuration share every parameter array and differ only in their random
-streams (their seeds). ``BatchRun`` compiles the scene once, builds one state per seed, and drives
-all of them with ``run_batch``: a compiled loop over the states that calls the engine's own
-``run_until``. What it saves against one ``Twin`` per replication is the per-run Python work (the
-scene compile, the state set-up, one kernel call per phase); the events processed are the same,
-in the same order, so each replication's results are identical to a ``Twin`` run with its seed.
+streams (their seeds). ``BatchRun`` compiles the scene once, builds one state per seed (or resets
+one in place, ``restart``), and advances each with the engine's own compiled ``run_until``, one
+kernel call per state and phase. What it saves against one ``Twin`` per replication is the
+per-run Python work (the scene compile, the state set-up); the events processed are the same, in
+the same order, so each replication's results are identical to a ``Twin`` run with its seed.
+
+The loops over the states are Python, not compiled kernels: a compiled caller of ``run_until``
+would have numba generate its machine code once more (about 10 s cold), for a few microseconds
+saved per call.
 
 Only core scenes qualify (no transports or storages, no scheduled faults: ``Twin`` handles those
 in Python between kernel calls).
@@ -16,8 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import config, njit
-from numba.typed import List
+from numba import config
 
 from ..errors import SimulationError
 from ..scene.models import Scene
@@ -28,38 +31,13 @@ from .events import init_kernel, run_until
 from .kpi import accumulators, compute_kpis
 from .structs import _kernel_view, state_struct, to_struct_params, to_struct_state
 
-__all__ = ["BatchRun", "batch_supported", "init_batch", "run_batch", "run_replications_batch"]
+__all__ = ["BatchRun", "batch_supported", "run_replications_batch"]
 
 _NO_LIMIT = 1 << 62
 #: the growable logs: ``BatchRun.restart`` leaves them as they are (their counters start again)
 _LOG_ARRAYS = frozenset({"lt_t", "lt_value", "lt_type", "lt_sink", "tr_t", "tr_uid", "tr_event", "tr_node", "tr_aux"})
 _TRACE_MARGIN = 64  # as Engine: room an event handler needs before its cascade
 _LT_MARGIN = 4
-
-
-# The limits reach ``run_until`` as arguments (int64), never as constants of these kernels: numba
-# would compile ``run_until`` once more for each distinct literal value (about 9 s each, cold).
-
-
-@njit(cache=True)
-def init_batch(params, states, no_events, trace_margin, lt_margin):
-    """Schedule the first events of every fresh state and settle its t = 0 transfer cascade
-    (``no_events`` = 0: ``run_until`` only finishes the cascade)."""
-    for i in range(len(states)):
-        init_kernel(params, states[i])
-        run_until(params, states[i], 0.0, no_events, trace_margin, lt_margin)
-
-
-@njit(cache=True)
-def run_batch(params, states, active, t_end, status, max_events, trace_margin, lt_margin):
-    """Advance every state with ``active[i]`` to ``t_end``; write each one's ``ST_*`` code to ``status[i]``.
-
-    A state that stops early (a full lead-time log) keeps its place: the caller grows the log and
-    calls again with only that state active, and it goes on exactly as if the log had been larger.
-    """
-    for i in range(len(states)):
-        if active[i]:
-            status[i] = run_until(params, states[i], t_end, max_events, trace_margin, lt_margin)
 
 
 def batch_supported(scene: Scene) -> bool:
@@ -97,14 +75,17 @@ class BatchRun:
         # the fields of a fresh state, for ``restart`` (the logs need no reset: their counters are)
         self._fresh = {name: value.copy() for name, value in zip(L.LineState._fields, self.states[0], strict=True)
                        if name not in _LOG_ARRAYS}
-        self._refs = List([to_struct_state(self.states[0])])
-        for state in self.states[1:]:
-            self._refs.append(_fast_struct_state(state))
+        self._refs = [to_struct_state(self.states[0])] + [_fast_struct_state(s) for s in self.states[1:]]
         self._start()
 
     def _start(self) -> None:
-        init_batch(self._p, self._refs, 0, _TRACE_MARGIN, _LT_MARGIN)
-        self._check(np.full(len(self.seeds), L.ST_DONE, np.int64))
+        """Schedule the first events of every fresh state and settle its t = 0 transfer cascade
+        (``run_until`` with no events: it only finishes the cascade), as ``Engine`` does."""
+        status = np.full(len(self.seeds), L.ST_DONE, np.int64)
+        for i, ref in enumerate(self._refs):
+            init_kernel(self._p, ref)
+            status[i] = run_until(self._p, ref, 0.0, 0, _TRACE_MARGIN, _LT_MARGIN)
+        self._check(status)
 
     def restart(self, seeds: list[int]) -> None:
         """Start new replications, one per seed, in this batch's states (as many seeds as states, or
@@ -131,7 +112,10 @@ class BatchRun:
         active = np.ones(len(self.states), np.bool_)
         status = np.full(len(self.states), L.ST_DONE, np.int64)
         while active.any():
-            run_batch(self._p, self._refs, active, float(t_end), status, _NO_LIMIT, _TRACE_MARGIN, _LT_MARGIN)
+            # a state that stops early (a full lead-time log) has it grown and goes on exactly as
+            # if it had been large enough
+            for i in np.flatnonzero(active):
+                status[i] = run_until(self._p, self._refs[i], float(t_end), _NO_LIMIT, _TRACE_MARGIN, _LT_MARGIN)
             active = self._check(status)
 
     def _check(self, status: np.ndarray) -> np.ndarray:

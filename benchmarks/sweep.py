@@ -1,4 +1,4 @@
-"""Sweep throughput: runs per second serial, in the batch kernel, and on a Dask local cluster.
+"""Sweep throughput: runs per second serial, in the batch runner, and on a Dask local cluster.
 
 Scene: the 10-station line of ``line_vs_simpy.py`` (exponential process times of mean 1, buffers
 of 5, failures MTBF 100 / MTTR 5), swept over the capacity of buffer ``b5`` (1..10) with 100
@@ -10,7 +10,7 @@ identical (``identical_results``).
 
 Dask's scaling efficiency is measured on long runs (``--long-until``, default 800,000 time units,
 about a second each on the reference machine), as the issue states it: ``long_runs`` runs on the
-2-worker cluster against the same runs in the batch kernel here,
+2-worker cluster against the same runs in the batch runner here,
 ``dask_efficiency = (runs/s on Dask) / (workers x runs/s in one process)``, each the best of
 ``--repeat`` alternating measurements (the machine may be shared). The cluster start and the
 workers' kernel loading are timed apart (``cluster_start_s``) and not counted. On a shared machine
@@ -63,7 +63,7 @@ def main() -> None:
 
     cache_files = numba_cache_files()
     machine = machine_info()
-    print_header(f"sweep: {10 * reps:,} short runs serial / batch kernel / Dask local (2 workers)", machine, cache_files)
+    print_header(f"sweep: {10 * reps:,} short runs serial / batch runner / Dask local (2 workers)", machine, cache_files)
     with Timer() as t_import:
         import pandas as pd
 
@@ -125,7 +125,7 @@ def main() -> None:
     print(f"\nshort runs: {n:,} runs x {args.until:,.0f} time units (10 configurations x {reps} replications)")
     for k in ("serial", "batch", "dask"):
         print(f"  {k:<6}: {rates[k]:8,.1f} runs/s")
-    print(f"  batch kernel vs serial: {rates['batch'] / rates['serial']:.2f}x; Dask (2 workers) vs batch here: "
+    print(f"  batch runner vs serial: {rates['batch'] / rates['serial']:.2f}x; Dask (2 workers) vs batch here: "
           f"{rates['dask'] / rates['batch']:.2f}x")
     print(f"long runs : {long_runs} runs x {args.long_until:,.0f} time units, {t_long_batch / long_runs:.2f} s each "
           f"in one process; Dask on {WORKERS} workers: {long_rate_dask:.2f} runs/s vs {long_rate_1:.2f} runs/s "

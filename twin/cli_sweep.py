@@ -29,7 +29,7 @@ _Out = Annotated[Path | None, typer.Option("--out", help="folder for runs, summa
 _Resume = Annotated[bool, typer.Option(help="finish the sweep already in --out (runs only the missing runs)")]
 _Sched = Annotated[str | None, typer.Option(help="Dask scheduler address (tcp://host:8786); default: a local "
                                                  "cluster")]
-_Exec = Annotated[str, typer.Option(help="auto, batch (this process, batch kernel), serial (this process), dask, "
+_Exec = Annotated[str, typer.Option(help="auto, batch (this process, batch runner), serial (this process), dask, "
                                          "processes")]
 _Workers = Annotated[int | None, typer.Option(min=1, help="local workers (default: cores)")]
 _Format = Annotated[str, typer.Option("--format", help="runs table: parquet or csv")]

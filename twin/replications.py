@@ -90,7 +90,7 @@ def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: fl
     chunk = max(1, min(20, n // (8 * workers)))
     tasks = [([seed + j for j in range(i, min(n, i + chunk))], until, warmup_s) for i in range(0, n, chunk)]
     run = _run_chunk if batch_supported(scene) else _run_twins
-    if run is _run_chunk and workers > 1:  # load the batch kernels once here: forked workers inherit them
+    if run is _run_chunk and workers > 1:  # load the kernels once here: forked workers inherit them
         _init_worker(scene)
         _run_chunk(([seed], 1.0, 0.0))
     results: list[dict] = []

@@ -60,7 +60,7 @@ class BatchRun:
 
     def __init__(self, scene: Scene, seeds: list[int], log_capacity: int = 32768) -> None:
         if not batch_supported(scene):
-            raise SimulationError("the batch kernel runs core-only scenes; this one has transports, storages or "
+            raise SimulationError("the batch runner runs core-only scenes; this one has transports, storages or "
                                   "scheduled faults")
         if not seeds:
             raise SimulationError("BatchRun needs at least one seed")

@@ -2,7 +2,7 @@
 
 The search evaluates every configuration of the design (a grid, or a Latin hypercube sample for
 large spaces) with replications under common random numbers, through :func:`sweep`, then ranks.
-It is exhaustive over the design rather than clever: with the batch kernel and Dask a grid of a
+It is exhaustive over the design rather than clever: with the batch runner and Dask a grid of a
 few hundred configurations of a line model takes seconds to minutes, and the answer comes with
 every alternative's confidence interval, which an engineer needs to trust it.
 

@@ -5,8 +5,8 @@ and validated once, in the process that starts the sweep, robot-cell cycles incl
 each configuration's scene to a worker once), and ``warm_up`` loads numba's kernels once per
 worker process, so a task only runs.
 
-A task runs its replications in one batch kernel call when the scene is core-only
-(``twin.core.batch``), else one ``Twin`` after another. Both give identical results for a seed.
+A task runs its replications with the batch runner (``twin.core.batch``: the scene compiled once,
+one state reset between replications) when the scene is core-only, else one ``Twin`` after another. Both give identical results for a seed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = ["Task", "run_task", "kpi_row", "KPI_COLUMNS", "MODES", "warm_up"]
 
 #: KPI columns of the results table, one value per run (see docs/experiments.md).
 KPI_COLUMNS = [*SUMMARY_KEYS, "good", "deadlock", "bottleneck"]
-#: How a task runs its replications: ``batch`` (one kernel call, core-only scenes, else serial),
+#: How a task runs its replications: ``batch`` (the batch runner, core-only scenes, else serial),
 #: ``serial`` (one Twin per replication).
 MODES = ("batch", "serial")
 

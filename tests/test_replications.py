@@ -28,6 +28,15 @@ STORED = LINE.replace("{name: m2, to: out,", "{name: m2, to: rack,") + (
     "storages: [{name: rack, to: out, bays: 4, levels: 2, handling_s: 0.1}]\n")
 
 
+def _twin_kpis(scene, seed: int, until: float, warmup: float) -> dict:
+    """The reference: a fresh ``Twin`` per replication."""
+    tw = Twin(scene, seed=seed, trace=False, warmup_s=warmup)
+    tw.run(until=until, check_deadlock=False)
+    out = tw.kpis()
+    out["deadlock"] = tw.deadlocked()
+    return out
+
+
 def _same(a: dict, b: dict) -> bool:
     return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
 
@@ -42,21 +51,10 @@ def test_replications_equal_one_twin_per_seed(text, workers):
     assert [r["seed"] for r in runs] == list(range(11, 18))
     assert seen[-1] == (7, 7) and all(b == 7 for _, b in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     for r in runs:
-        tw = Twin(scene, seed=r["seed"], trace=False, warmup_s=100.0)
-        tw.run(until=2000.0, check_deadlock=False)
-        expected = tw.kpis()
+        expected = _twin_kpis(scene, r["seed"], 2000.0, 100.0)
         expected["seed"] = r["seed"]
-        expected["deadlock"] = tw.deadlocked()
         assert _same(r, expected), r["seed"]
     assert len({r["throughput"]["total"] for r in runs}) > 1  # the seeds differ
-
-
-def _twin_kpis(scene, seed: int, until: float, warmup: float) -> dict:
-    tw = Twin(scene, seed=seed, trace=False, warmup_s=warmup)
-    tw.run(until=until, check_deadlock=False)
-    out = tw.kpis()
-    out["deadlock"] = tw.deadlocked()
-    return out
 
 
 def test_batch_restart_runs_each_seed_as_a_fresh_twin():

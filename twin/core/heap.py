@@ -143,8 +143,9 @@ def heap_cancel(S, slot):
 @njit(cache=True, inline="always")
 def heap_add(S, slot, t):
     """``heap_set`` of a timer that is not pending, to a finite time: the commonest scheduling (a
-    server's next phase end, which most often fills the hole the event's pop left), inlined where
-    a server starts. The same steps as ``_heap_set`` takes for it, so the same heap."""
+    server's next phase end, which most often fills the hole the event's pop left). ``_heap_set``
+    takes this path for such a timer, and it is inlined where a server starts. A new timer with a
+    hole at the root takes the root's place and sinks to where it belongs."""
     S.stamp[0] += 1
     S.tm_stamp[slot] = S.stamp[0]
     S.tm_time[slot] = t
@@ -166,25 +167,16 @@ def _heap_set(S, slot, t):
     if t == np.inf:
         _heap_cancel(S, slot)
         return
+    i = S.pos[slot]
+    if i < 0:
+        heap_add(S, slot, t)
+        return
     S.stamp[0] += 1
     S.tm_stamp[slot] = S.stamp[0]
     old = S.tm_time[slot]
     S.tm_time[slot] = t
-    i = S.pos[slot]
     hole = S.heap_hole[0]
-    if i < 0:
-        size = S.heap_size[0]
-        S.heap_size[0] = size + 1
-        if hole:  # the new timer takes the root's place and sinks to where it belongs
-            S.heap_hole[0] = 0
-            S.heap[0] = slot
-            S.pos[slot] = 0
-            _sift_down(S, _I64(0), size + 1)
-        else:
-            S.heap[size] = slot
-            S.pos[slot] = size
-            _sift_up(S, size, _I64(1))
-    elif t < old:
+    if t < old:
         _sift_up(S, _I64(i), _I64(3 if hole else 1))
     else:
         # same or later time: the new stamp makes the key larger even when the time is equal

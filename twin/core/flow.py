@@ -666,6 +666,13 @@ def try_send(P, S, n, t):
         # conveyor's next part has not reached the end yet (its arrival is an event of its own)
         if (kind == KIND_STATION and S.st_blocked[n] == 0) or kind == KIND_CONVEYOR:
             return moved
+        # a buffer that just filled its station's last free place: its next part (if any) waits for
+        # that station from now, exactly what one more try would find (one per part in a serial line)
+        if kind == KIND_BUFFER and target == P.node_out[n] and P.node_kind[target] == KIND_STATION \
+                and S.st_idle[target] == 0:
+            if S.node_count[n] > 0:
+                S.node_blocked_since[n] = t
+            return moved
     unblock_if_moved(S, n, t)  # nothing ready (e.g. the station went down): not blocked either
     if kind == KIND_SOURCE and P.src_drop[n] and S.src_held[n] >= 0:
         drop_arrival(S, n, S.src_held[n], t)  # it arrived off shift

@@ -83,3 +83,29 @@ def test_batch_restart_runs_each_seed_as_a_fresh_twin():
         assert _same(k, _twin_kpis(scene, seed, 1500.0, 50.0)), seed
     with pytest.raises(Exception, match="restart needs 1 to 1 seeds"):
         batch.restart([1, 2])
+
+
+def test_worker_batch_follows_the_scene():
+    """A process keeps one batch between chunks; a run of another scene (or of the first again)
+    must not reuse a batch compiled for a different one."""
+    one = load_scene_text(LINE)
+    two = load_scene_text(LINE.replace("capacity: 4", "capacity: 1").replace("mean: 1.2", "mean: 0.9"))
+    for scene in (one, two, one):
+        runs = run_replications(scene, 2, until=800.0, seed=21, warmup_s=0.0, workers=1)
+        for r in runs:
+            expected = _twin_kpis(scene, r["seed"], 800.0, 0.0)
+            expected["seed"] = r["seed"]
+            assert _same(r, expected), r["seed"]
+
+
+@pytest.mark.parametrize("n,workers", [(1, 1), (7, 4), (60, 2), (1000, 2), (50, 1)])
+def test_chunks_cover_the_seeds_once_and_shrink_towards_the_end(n, workers):
+    from twin.replications import _chunks
+
+    chunks = _chunks(n, workers)
+    starts = [i for i, _ in chunks]
+    sizes = [size for _, size in chunks]
+    assert starts == [sum(sizes[:k]) for k in range(len(sizes))] and sum(sizes) == n
+    assert all(1 <= s <= 20 for s in sizes) and sizes == sorted(sizes, reverse=True)
+    # the last chunks are small: the workers finish within about one replication of each other
+    assert sizes[-1] == 1 and sum(sizes[-workers:]) <= 2 * workers

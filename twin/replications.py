@@ -4,9 +4,9 @@ Replication ``i`` uses seed ``seed + i``: every random stream is derived from (s
 by a hash, so replications are independent and any one of them can be re-run alone. Workers are
 processes (one per core); numba's on-disk cache means compilation is paid once per machine, not per
 worker. A scene the core runs alone (``twin.core.batch.batch_supported``) is run in chunks of
-replications, each chunk compiled once and run in one state reset between seeds
-(``run_replications_batch``), which saves the per-run Python set-up and gives exactly the KPIs of
-one ``Twin`` per seed; other scenes build one ``Twin`` per replication.
+replications by one ``BatchRun`` per process, compiled once and reset in place between seeds
+(``BatchRun.replicate``), which saves the per-run Python set-up and gives exactly the KPIs of one
+``Twin`` per seed; other scenes build one ``Twin`` per replication.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ SUMMARY_KEYS: dict[str, Callable[[dict], float]] = {
 }
 
 _WORKER_SCENE: Scene | None = None
+_WORKER_BATCH: tuple[Scene, object] | None = None  # (scene, its BatchRun), kept between chunks
 
 
 def _init_worker(scene: Scene) -> None:
@@ -57,12 +58,16 @@ def _run_one(args: tuple[int, float, float | None]) -> dict:
 
 
 def _run_chunk(args: tuple[list[int], float, float | None]) -> list[dict]:
-    """Replications of a core-only scene, one per seed, in one batch (same KPIs as ``_run_one``)."""
-    from .core.batch import run_replications_batch
+    """Replications of a core-only scene, one per seed, in this process's batch (same KPIs as
+    ``_run_one``). The batch is built once per process and scene, and reset for each replication."""
+    from .core.batch import BatchRun
 
+    global _WORKER_BATCH
     seeds, until, warmup = args
     scene = _WORKER_SCENE
-    out = run_replications_batch(scene, seeds, until, scene.sim.warmup_s if warmup is None else warmup)
+    if _WORKER_BATCH is None or _WORKER_BATCH[0] is not scene:
+        _WORKER_BATCH = (scene, BatchRun(scene, [seeds[0]]))
+    out = _WORKER_BATCH[1].replicate(seeds, until, scene.sim.warmup_s if warmup is None else warmup)
     for seed, kpis in zip(seeds, out, strict=True):
         kpis["seed"] = seed
     return out
@@ -72,6 +77,20 @@ def _run_twins(args: tuple[list[int], float, float | None]) -> list[dict]:
     """Replications of any scene, one ``Twin`` per seed."""
     seeds, until, warmup = args
     return [_run_one((seed, until, warmup)) for seed in seeds]
+
+
+def _chunks(n: int, workers: int) -> list[tuple[int, int]]:
+    """(first index, size) of each task: at most 20 replications (about 1 ms of set-up each, and smooth
+    progress), shrinking as the end nears (guided scheduling: a quarter of each worker's share of what
+    is left), so that the workers finish within a replication or two of each other instead of one
+    waiting for the other's last 20 (0.4 s of the benchmark line's shifts)."""
+    out = []
+    i = 0
+    while i < n:
+        size = max(1, min(20, -(-(n - i) // (4 * workers))))
+        out.append((i, size))
+        i += size
+    return out
 
 
 def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: float | None = None,
@@ -85,10 +104,7 @@ def run_replications(scene: Scene, n: int, until: float, seed: int, warmup_s: fl
     from .core.batch import batch_supported
 
     workers = min(n, workers or os.cpu_count() or 1)
-    # chunks of at most 20: progress stays smooth, and at the end a worker waits for the others at
-    # most one chunk (20 shifts of the benchmark line: about 0.4 s)
-    chunk = max(1, min(20, n // (8 * workers)))
-    tasks = [([seed + j for j in range(i, min(n, i + chunk))], until, warmup_s) for i in range(0, n, chunk)]
+    tasks = [([seed + j for j in range(i, i + size)], until, warmup_s) for i, size in _chunks(n, workers)]
     run = _run_chunk if batch_supported(scene) else _run_twins
     if run is _run_chunk and workers > 1:  # load the kernels once here: forked workers inherit them
         _init_worker(scene)

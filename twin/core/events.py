@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .accounting import count_change, server_refresh, trace, wip_change
+from .accounting import active_set, count_change, server_refresh, srv_enter, trace, wip_change
 from .flow import (
     alloc_part,
     arm_failures,
@@ -22,6 +22,7 @@ from .flow import (
     free_part,
     logs_have_room,
     operating_refresh,
+    operating_set,
     operating_time,
     phase_end,
     pick_type,
@@ -35,7 +36,7 @@ from .flow import (
     wake_preds,
     wl_push,
 )
-from .heap import heap_peek_time, heap_pop
+from .heap import heap_peek_time, heap_pop_peeked
 from .layout import (
     INSP_FAIL,
     INSP_PASS,
@@ -276,8 +277,16 @@ def _on_server_timer(P, S, s, t):
     S.srv_state[s] = SRV_BLOCKED
     S.srv_done_t[s] = t
     S.st_blocked[n] += 1
-    server_refresh(P, S, s, t)
-    operating_refresh(P, S, n, t, np.inf)
+    if P.st_external[n]:  # timed from outside: the station may have stopped since
+        server_refresh(P, S, s, t)
+        operating_refresh(P, S, n, t, np.inf)
+    else:
+        # its own timer ran, so the station is up and on shift (a stop cancels the timers): the
+        # server's effective state is its own, and the station operates while a server is busy
+        busy = S.st_busy[n] > 0
+        srv_enter(S, s, SRV_BLOCKED, t)
+        active_set(S, n, busy, t)
+        operating_set(P, S, n, t, busy, np.inf)
     return n
 
 
@@ -367,8 +376,7 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             if t_end > S.t[0]:
                 S.t[0] = t_end
             return ST_DONE
-        slot = S.heap[0]
-        heap_pop(S)
+        slot = heap_pop_peeked(S)
         t = t_next
         S.t[0] = t
         if slot < P.slot_b:

@@ -32,7 +32,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-__all__ = ["heap_set", "heap_add", "heap_cancel", "heap_pop", "heap_peek_time", "new_heap", "HeapArrays"]
+__all__ = ["heap_set", "heap_add", "heap_cancel", "heap_pop", "heap_pop_peeked", "heap_peek_time", "new_heap", "HeapArrays"]
 
 #: A stand-alone heap (the kernels accept any object with these fields, such as the state).
 HeapArrays = namedtuple("HeapArrays", "heap pos tm_time tm_stamp heap_size heap_hole stamp")
@@ -218,6 +218,12 @@ def heap_pop(S):
     a hole until the next timer set or the next peek fills it."""
     if S.heap_hole[0]:
         _fill_hole(S)
+    return heap_pop_peeked(S)
+
+
+@njit(cache=True, inline="always")
+def heap_pop_peeked(S):
+    """``heap_pop`` right after ``heap_peek_time`` found a timer (the root is no hole then)."""
     slot = S.heap[0]
     S.pos[slot] = -1
     S.tm_time[slot] = np.inf

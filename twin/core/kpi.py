@@ -61,10 +61,25 @@ def _inspection(c) -> dict:
 
 
 def _quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """Several quantiles in one pass (one partition of the values, not one per quantile)."""
-    if not values.size:
+    """Quantiles as ``np.quantile`` gives them (its default "linear" method, bit for bit), from one
+    partition around just the order statistics they need: ``np.quantile`` also places the minimum
+    and maximum, which takes it three times as long (a tenth of a millisecond per replication)."""
+    n = values.size
+    if not n:
         return [float("nan")] * len(qs)
-    return [float(v) for v in np.quantile(values, qs)]
+    virtual = [(n - 1) * q for q in qs]  # where each lies between order statistics
+    lower = [min(int(v), n - 1) for v in virtual]
+    part = np.partition(values, sorted({k for lo in lower for k in (lo, min(lo + 1, n - 1))}))
+    out = []
+    for v, lo in zip(virtual, lower, strict=True):
+        if v >= n - 1:
+            out.append(float(part[n - 1]))
+            continue
+        a, b = float(part[lo]), float(part[lo + 1])
+        gamma = v - lo
+        diff = b - a  # numpy's interpolation: from the nearer end, so the result stays within [a, b]
+        out.append(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+    return out
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -255,3 +255,16 @@ def test_truncated_normal_process_times_have_their_real_mean_as_ideal_time():
     scene = serial_line([{"dist": "normal", "mean": 2.0, "std": 4.0}])
     k = run(scene, 50_000.0).kpis()
     assert station(k, "m1")["performance"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_lead_time_quantiles_are_numpys_linear_quantiles():
+    """The KPIs' quantiles (one partition around the order statistics needed) equal np.quantile's,
+    bit for bit: on ties, tiny and large samples, and quantiles at and between the ends."""
+    from twin.core.kpi import _quantiles
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 10, 101, 5_000, 19_999):
+        for values in (rng.exponential(30.0, n), rng.integers(0, 4, n).astype(float), rng.normal(0.0, 1e6, n)):
+            for qs in ((0.5, 0.95), (0.0, 1.0), tuple(rng.random(4))):
+                assert _quantiles(values, qs) == [float(v) for v in np.quantile(values, qs)], (n, qs)
+    assert all(np.isnan(_quantiles(np.zeros(0), (0.5, 0.95))))

@@ -86,16 +86,27 @@ def test_batch_restart_runs_each_seed_as_a_fresh_twin():
 
 
 def test_worker_batch_follows_the_scene():
-    """A process keeps one batch between chunks; a run of another scene (or of the first again)
-    must not reuse a batch compiled for a different one."""
+    """A process keeps one batch between the chunks of a call. A later call, with another scene, the
+    first again, or the same scene object changed in place (a what-if edit in a notebook), must not
+    reuse a batch compiled for what its scene was before."""
     one = load_scene_text(LINE)
     two = load_scene_text(LINE.replace("capacity: 4", "capacity: 1").replace("mean: 1.2", "mean: 0.9"))
-    for scene in (one, two, one):
+    edited = load_scene_text(LINE)
+
+    def check(scene) -> list[int]:
         runs = run_replications(scene, 2, until=800.0, seed=21, warmup_s=0.0, workers=1)
         for r in runs:
             expected = _twin_kpis(scene, r["seed"], 800.0, 0.0)
             expected["seed"] = r["seed"]
             assert _same(r, expected), r["seed"]
+        return [r["throughput"]["total"] for r in runs]
+
+    for scene in (one, two, one):
+        check(scene)
+    before = check(edited)
+    edited.buffers[0] = edited.buffers[0].model_copy(update={"capacity": 1})
+    edited.buffers[1] = edited.buffers[1].model_copy(update={"capacity": 1})
+    assert check(edited) != before  # the edit changes the results, and they are the edited line's
 
 
 @pytest.mark.parametrize("n,workers", [(1, 1), (7, 4), (60, 2), (1000, 2), (50, 1)])

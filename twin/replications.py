@@ -39,12 +39,16 @@ SUMMARY_KEYS: dict[str, Callable[[dict], float]] = {
 }
 
 _WORKER_SCENE: Scene | None = None
-_WORKER_BATCH: tuple[Scene, object] | None = None  # (scene, its BatchRun), kept between chunks
+_WORKER_BATCH = None  # this process's BatchRun of _WORKER_SCENE, kept between the chunks of one call
 
 
 def _init_worker(scene: Scene) -> None:
-    global _WORKER_SCENE
+    """Set the scene of this process's replications. Its batch is built again on the next chunk:
+    one ``run_replications`` call never sees a changed scene, but a later call might (a scene
+    object's lists can be changed in place, and its identity would not tell)."""
+    global _WORKER_SCENE, _WORKER_BATCH
     _WORKER_SCENE = scene
+    _WORKER_BATCH = None
 
 
 def _run_one(args: tuple[int, float, float | None]) -> dict:
@@ -59,15 +63,15 @@ def _run_one(args: tuple[int, float, float | None]) -> dict:
 
 def _run_chunk(args: tuple[list[int], float, float | None]) -> list[dict]:
     """Replications of a core-only scene, one per seed, in this process's batch (same KPIs as
-    ``_run_one``). The batch is built once per process and scene, and reset for each replication."""
+    ``_run_one``). The batch is built on a process's first chunk and reset for each replication."""
     from .core.batch import BatchRun
 
     global _WORKER_BATCH
     seeds, until, warmup = args
     scene = _WORKER_SCENE
-    if _WORKER_BATCH is None or _WORKER_BATCH[0] is not scene:
-        _WORKER_BATCH = (scene, BatchRun(scene, [seeds[0]]))
-    out = _WORKER_BATCH[1].replicate(seeds, until, scene.sim.warmup_s if warmup is None else warmup)
+    if _WORKER_BATCH is None:
+        _WORKER_BATCH = BatchRun(scene, [seeds[0]])
+    out = _WORKER_BATCH.replicate(seeds, until, scene.sim.warmup_s if warmup is None else warmup)
     for seed, kpis in zip(seeds, out, strict=True):
         kpis["seed"] = seed
     return out

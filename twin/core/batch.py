@@ -190,4 +190,6 @@ def _fast_struct_state(state: L.LineState):
 
 def run_replications_batch(scene: Scene, seeds: list[int], until_s: float, warmup_s: float) -> list[dict]:
     """KPI dicts of one replication per seed; identical to ``Twin`` runs (``BatchRun.replicate``)."""
+    if not seeds:
+        return []
     return BatchRun(scene, [seeds[0]]).replicate(seeds, until_s, warmup_s)

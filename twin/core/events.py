@@ -19,6 +19,7 @@ from .flow import (
     cancel_timer,
     conveyor_schedule_head,
     draw,
+    fail_due_refresh,
     free_part,
     logs_have_room,
     operating_refresh,
@@ -27,13 +28,13 @@ from .flow import (
     phase_end,
     pick_type,
     request_external,
-    ring_index,
     schedule_arrival,
     set_timer,
     station_pause,
     station_resume,
     try_send,
     wake_preds,
+    wl_pop,
     wl_push,
 )
 from .heap import heap_peek_time, heap_pop_peeked
@@ -147,6 +148,9 @@ def init_kernel(params, state):
             S.fl_due_op[f] = ttf
         else:
             set_timer(S, P.slot_fail + f, ttf)
+    for n in range(P.n_nodes):
+        if P.node_kind[n] == KIND_STATION:
+            fail_due_refresh(P, S, n)
     # the t = 0 cascade is left in the worklist: the caller runs it with run_until (no events)
 
 
@@ -309,6 +313,7 @@ def _on_failure_timer(P, S, f, t):
         S.fl_count[f] += 1
         trace(S, TR_FAILURE, -1, n, f, t)
         S.st_down[n] += 1
+        fail_due_refresh(P, S, n)
         set_timer(S, slot, t + draw(P, S, P.fail_ttr[f], P.fail_rng[f]))
         if S.st_down[n] == 1:
             station_pause(P, S, n, t)
@@ -322,6 +327,7 @@ def _on_failure_timer(P, S, f, t):
         S.fl_due_op[f] = operating_time(S, n, t) + ttf
     else:
         set_timer(S, slot, t + ttf)
+    fail_due_refresh(P, S, n)
     station_resume(P, S, n, t)
 
 
@@ -349,11 +355,8 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             if sender >= 0:
                 n = sender  # (try_send puts it in the worklist if a log has no room)
                 sender = -1
-            elif S.wl_len[0] > 0 and logs_have_room(P, S):
-                n = S.wl[S.wl_head[0]]
-                S.wl_head[0] = ring_index(S.wl_head[0] + 1, S.wl_cap)
-                S.wl_len[0] -= 1
-                S.wl_in[n] = False
+            elif S.wl_front[0] >= 0 and logs_have_room(P, S):
+                n = wl_pop(S)
             else:
                 break
             moved += try_send(P, S, n, t)
@@ -361,7 +364,7 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
             S.last_move_t[0] = t
         if moved > MAX_MOVES_PER_INSTANT:
             return ST_ZENO
-        if S.wl_len[0] > 0:
+        if S.wl_front[0] >= 0:
             return _log_full_status(P, S)
         if S.ext_n[0] > 0:
             return ST_EXTERNAL

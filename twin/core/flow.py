@@ -65,24 +65,48 @@ def ring_index(i, cap):
     return i - cap if i >= cap else i
 
 
+# The worklist is a FIFO of nodes: its first node in ``wl_front`` (-1 when the list is empty), the
+# others in the ring ``wl`` (``wl_len`` of them from ``wl_head``). A cascade mostly holds one node at
+# a time, which then never touches the ring.
+
 @njit(cache=True, inline="always")
 def wl_push(S, n):
     """Queue node ``n`` to try sending its ready parts (once; FIFO keeps the order deterministic)."""
     if not S.wl_in[n]:
-        cap = S.wl_cap
-        S.wl[ring_index(S.wl_head[0] + S.wl_len[0], cap)] = n
-        S.wl_len[0] += 1
         S.wl_in[n] = True
+        if S.wl_front[0] < 0:
+            S.wl_front[0] = n
+        else:
+            cap = S.wl_cap
+            S.wl[ring_index(S.wl_head[0] + S.wl_len[0], cap)] = n
+            S.wl_len[0] += 1
 
 
 @njit(cache=True, inline="always")
 def wl_push_front(S, n):
     """Put node ``n`` back at the head of the worklist (its cascade was paused, see ``logs_have_room``)."""
-    cap = S.wl_cap
-    S.wl_head[0] = ring_index(S.wl_head[0] - 1 + cap, cap)
-    S.wl[S.wl_head[0]] = n
-    S.wl_len[0] += 1
+    first = S.wl_front[0]
+    if first >= 0:
+        cap = S.wl_cap
+        S.wl_head[0] = ring_index(S.wl_head[0] - 1 + cap, cap)
+        S.wl[S.wl_head[0]] = first
+        S.wl_len[0] += 1
+    S.wl_front[0] = n
     S.wl_in[n] = True
+
+
+@njit(cache=True, inline="always")
+def wl_pop(S):
+    """Take the worklist's first node (the caller checks ``wl_front[0] >= 0``)."""
+    n = S.wl_front[0]
+    S.wl_in[n] = False
+    if S.wl_len[0] > 0:
+        S.wl_front[0] = S.wl[S.wl_head[0]]
+        S.wl_head[0] = ring_index(S.wl_head[0] + 1, S.wl_cap)
+        S.wl_len[0] -= 1
+    else:
+        S.wl_front[0] = -1
+    return n
 
 
 @njit(cache=True, inline="always")
@@ -288,13 +312,29 @@ def arm_failures(P, S, n, t, op_now, end):
     several servers passes ``end`` = inf: its timers are armed whenever it starts operating. Timers
     are never cancelled when the station stops: one that fires early (the station paused) is
     dropped or re-armed (``_on_failure_timer``), which saves two heap operations per stop.
+    ``st_fail_due`` (the earliest due operating time among them, ``fail_due_refresh``) skips the
+    look at each failure in those phases.
     """
+    if t + (S.st_fail_due[n] - op_now) > end:  # (floating-point rounding is monotonic: no due is missed)
+        return
     off = P.st_fail_off[n]
     for f in range(off, off + P.st_fail_len[n]):
         if P.fail_operating[f] and not S.fl_down[f] and S.pos[P.slot_fail + f] < 0:
             due = t + (S.fl_due_op[f] - op_now)
             if due <= end:
                 set_timer(S, P.slot_fail + f, due)
+
+
+@njit(cache=True)
+def fail_due_refresh(P, S, n):
+    """Station ``n``'s earliest due operating time among its operation-dependent failures that are
+    not down (``st_fail_due``, inf when none): after any change of their ``fl_due_op`` or ``fl_down``."""
+    due = np.inf
+    off = P.st_fail_off[n]
+    for f in range(off, off + P.st_fail_len[n]):
+        if P.fail_operating[f] and not S.fl_down[f]:
+            due = min(due, S.fl_due_op[f])
+    S.st_fail_due[n] = due
 
 
 @njit(cache=True, inline="always")

@@ -70,9 +70,12 @@ def _active_refresh(P, S, n, t):
     """Open or close station ``n``'s active period (Roser's active-period method: a station is
     active while processing, in setup or down; idle-starved and blocked are inactive).
 
-    While the station is inactive, ``st_active_since`` holds the time its last period ended. A
-    station that hands a part on and takes the next in the same instant never waited, so a
-    zero-length inactive gap continues the period just closed instead of starting a new one.
+    A station that hands a part on and takes the next in the same instant never waited, so a
+    zero-length inactive gap continues the period instead of starting a new one. Hence a period is
+    added to ``st_ap_sum``/``st_ap_count`` only when the next one starts after a real gap: until
+    then it is pending, from ``st_active_since`` to ``st_inactive_at`` (-1: none pending yet).
+    The commonest change, a station finishing a part and taking the next at once, then costs two
+    stores (``kpi.accumulators`` counts a pending period as closed).
     """
     active_set(S, n, (not S.st_off[n]) and (S.st_down[n] > 0 or S.st_busy[n] > 0), t)
 
@@ -82,13 +85,14 @@ def active_set(S, n, active, t):
     """Station ``n`` is ``active`` from ``t`` on (see ``_active_refresh``)."""
     if active != S.st_active[n]:
         if active:
-            if S.st_ap_count[n] > 0 and S.st_active_since[n] == t:
-                S.st_ap_count[n] -= 1  # its length is already in st_ap_sum; sums are additive
-            S.st_active_since[n] = t
+            end = S.st_inactive_at[n]
+            if end != t:  # after a real gap: the pending period (if any) closes, a new one opens
+                if end >= 0.0:
+                    S.st_ap_sum[n] += end - S.st_active_since[n]
+                    S.st_ap_count[n] += 1
+                S.st_active_since[n] = t
         else:
-            S.st_ap_sum[n] += t - S.st_active_since[n]
-            S.st_ap_count[n] += 1
-            S.st_active_since[n] = t
+            S.st_inactive_at[n] = t
         S.st_active[n] = active
 
 

@@ -454,7 +454,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         st_scrapped=np.zeros(n, np.int64), st_ideal_done=np.zeros(n), st_insp_fail=np.zeros(n, np.int64),
         st_defects=np.zeros(n, np.int64), st_fail_count=np.zeros(n, np.int64),
         st_drops=np.zeros(n, np.int64), st_confusion=np.zeros((n, 4), np.int64),
-        st_op_acc=np.zeros(n), st_op_since=np.zeros(n), st_fail_due=np.full(n, np.inf), st_active=np.zeros(n, np.bool_), st_active_since=np.zeros(n), st_ap_sum=np.zeros(n),
+        st_op_acc=np.zeros(n), st_op_since=np.zeros(n), st_fail_due=np.full(n, np.inf), st_active=np.zeros(n, np.bool_), st_active_since=np.zeros(n), st_inactive_at=np.full(n, -1.0), st_ap_sum=np.zeros(n),
         st_ap_count=np.zeros(n, np.int64),
         srv_state=np.zeros(max(n_srv, 1), np.int32), srv_part=np.full(max(n_srv, 1), -1, np.int32),
         srv_paused=np.zeros(max(n_srv, 1), np.bool_), srv_remaining=np.zeros(max(n_srv, 1)),

@@ -45,6 +45,9 @@ def accumulators(p: L.LineParams, s: L.LineState) -> dict[str, np.ndarray]:
     out["wip_area"] += s.wip[0] * t
     active = s.st_active.astype(bool)
     out["st_ap_sum"][active] += t - s.st_active_since[active]
+    pending = ~active & (s.st_inactive_at >= 0)  # ended, not yet added (accounting._active_refresh)
+    out["st_ap_sum"][pending] += s.st_inactive_at[pending] - s.st_active_since[pending]
+    out["st_ap_count"][pending] += 1
     # st_ap_count stays the number of *closed* periods: compute_kpis adds the one open at the end
     # of the window. (Counting the open period here too would cancel it against a period already
     # open at the warm-up snapshot, giving a station active all window a count of 0.)

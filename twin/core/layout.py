@@ -222,6 +222,7 @@ STATE_SPEC = {
     "st_fail_due": "f8",
     "st_active": "b1",
     "st_active_since": "f8",
+    "st_inactive_at": "f8",
     "st_ap_sum": "f8",
     "st_ap_count": "i8",
     "srv_state": "i4",

@@ -306,6 +306,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
     for i in range(n):
         pred_off[i], pred_len[i] = len(pred_idx), len(preds[i])
         pred_idx.extend(preds[i])
+    pred_one = np.array([p[0] if len(p) == 1 else -1 for p in preds], np.int32)  # (wake_preds' fast path)
 
     q_off = np.zeros(n, np.int64)
     total_q = 0
@@ -343,7 +344,7 @@ def compile_scene(scene: Scene, seed: int) -> tuple[L.LineParams, Names, np.ndar
         # slack) plus an enter and a leave at each routing point it crosses (each at most once)
         trace_room=16 + 2 * int(((node_kind == L.KIND_DIVERTER) | (node_kind == L.KIND_MERGE)).sum()),
         node_kind=node_kind, node_out=node_out, node_cap=node_cap, node_prio=node_prio,
-        pred_off=pred_off, pred_len=pred_len, pred_idx=arr(pred_idx, np.int32), node_q_off=q_off,
+        pred_off=pred_off, pred_len=pred_len, pred_idx=arr(pred_idx, np.int32), pred_one=pred_one, node_q_off=q_off,
         **dists.arrays(),
         zig_x=np.array(ziggurat_tables()[0]), zig_f=np.array(ziggurat_tables()[1]),
         node_rng=np.arange(n, dtype=np.int64), node_rng2=np.arange(n, 2 * n, dtype=np.int64),
@@ -451,7 +452,7 @@ def initial_state(p: L.LineParams, stream_seeds: np.ndarray, trace: bool, trace_
         st_down=np.zeros(n, np.int64), st_off=np.zeros(n, np.bool_), st_op=np.zeros(n, np.bool_),
         st_busy=np.zeros(n, np.int64), st_idle=p.node_cap * (p.node_kind == L.KIND_STATION),
         st_blocked=np.zeros(n, np.int64), st_processed=np.zeros((n, nt), np.int64),
-        st_scrapped=np.zeros(n, np.int64), st_ideal_done=np.zeros(n), st_insp_fail=np.zeros(n, np.int64),
+        st_scrapped=np.zeros(n, np.int64), st_insp_fail=np.zeros(n, np.int64),
         st_defects=np.zeros(n, np.int64), st_fail_count=np.zeros(n, np.int64),
         st_drops=np.zeros(n, np.int64), st_confusion=np.zeros((n, 4), np.int64),
         st_op_acc=np.zeros(n), st_op_since=np.zeros(n), st_fail_due=np.full(n, np.inf), st_active=np.zeros(n, np.bool_), st_active_since=np.zeros(n), st_inactive_at=np.full(n, -1.0), st_ap_sum=np.zeros(n),

@@ -274,7 +274,6 @@ def _on_server_timer(P, S, s, t):
     trace(S, TR_PROCESS_END, p, n, s - P.st_srv_off[n], t)
     S.st_busy[n] -= 1
     S.st_processed[n * P.n_types + pt] += 1
-    S.st_ideal_done[n] += P.st_ideal_s[n * P.n_types + pt]
     if P.st_judge[n]:  # it has scrap, gripper drops, defects or an inspection
         if _judge_part(P, S, s, n, p, t):
             return -1

@@ -639,12 +639,12 @@ def source_refill(P, S, n, t):
 @njit(cache=True, inline="always")
 def wake_preds(P, S, n):
     """Queue the blocked senders that can reach node ``n``: priority rank, then longest waiting."""
-    off = P.pred_off[n]
-    if P.pred_len[n] == 1:  # one sender (a serial line's every element): nothing to order
-        q = P.pred_idx[off]
+    q = P.pred_one[n]
+    if q >= 0:  # its one sender (a serial line's every element): nothing to order
         if S.node_blocked_since[q] >= 0.0:
             wl_push(S, q)
         return
+    off = P.pred_off[n]
     m = 0
     for j in range(P.pred_len[n]):
         q = P.pred_idx[off + j]

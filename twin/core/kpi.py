@@ -27,7 +27,7 @@ __all__ = ["accumulators", "compute_kpis", "KPI_ACCUMULATORS"]
 
 #: State fields that accumulate over time; KPIs use (now - warm-up snapshot) of each.
 KPI_ACCUMULATORS = ("srv_acc", "node_area", "node_blocked_acc", "wip_area", "st_processed", "st_scrapped",
-                    "st_ideal_done", "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
+                    "st_insp_fail", "st_defects", "st_fail_count", "st_ap_sum", "st_ap_count",
                     "st_drops", "fl_count", "st_confusion",
                     "sink_count", "sink_defective", "sink_failed", "sink_first_pass", "src_released", "src_dropped", "lt_n")
 
@@ -113,7 +113,8 @@ def _station_kpis(p: L.LineParams, s: L.LineState, names, now: dict[str, np.ndar
     run_time = planned - acc[:, L.SRV_DOWN]
     availability = _ratio(run_time, planned)
     # capped: with random process times a station can beat its mean for a while
-    performance = np.minimum(1.0, _ratio(now["st_ideal_done"][sn], run_time))
+    ideal_done = (now["st_processed"][sn] * p.st_ideal_s[sn]).sum(axis=1)  # ideal time of what it processed
+    performance = np.minimum(1.0, _ratio(ideal_done, run_time))
     scrapped, defects, drops = now["st_scrapped"][sn], now["st_defects"][sn], now["st_drops"][sn]
     quality = _ratio(processed - (scrapped + defects + drops), processed)
     oee = availability * performance * quality

@@ -36,6 +36,7 @@ from .flow import (
     wake_preds,
     wl_pop,
     wl_push,
+    wl_push_front,
 )
 from .heap import heap_peek_time, heap_pop_peeked
 from .layout import (
@@ -352,11 +353,14 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         moved = 0
         while True:
             if sender >= 0:
-                n = sender  # (try_send puts it in the worklist if a log has no room)
+                n = sender
                 sender = -1
-            elif S.wl_front[0] >= 0 and logs_have_room(P, S):
+            elif S.wl_front[0] >= 0:
                 n = wl_pop(S)
             else:
+                break
+            if not logs_have_room(P, S):  # (try_send checks again before each further transfer)
+                wl_push_front(S, n)
                 break
             moved += try_send(P, S, n, t)
         if moved > 0:

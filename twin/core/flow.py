@@ -672,13 +672,11 @@ def try_send(P, S, n, t):
     (a source that drops what cannot enter loses its held arrival instead).
 
     Inlined into the event loop, its only caller (through the worklist): the one copy of the
-    transfer code, and no call per send."""
+    transfer code, and no call per send. The caller has checked that the logs have room for one
+    transfer (``logs_have_room``); each further transfer checks again."""
     kind = P.node_kind[n]
     moved = 0
     while True:
-        if not logs_have_room(P, S):
-            wl_push_front(S, n)
-            return moved
         if kind == KIND_SOURCE:
             source_refill(P, S, n, t)
         p = ready_part(P, S, n)
@@ -712,6 +710,9 @@ def try_send(P, S, n, t):
                 and S.st_idle[target] == 0:
             if S.node_count[n] > 0:
                 S.node_blocked_since[n] = t
+            return moved
+        if not logs_have_room(P, S):
+            wl_push_front(S, n)
             return moved
     unblock_if_moved(S, n, t)  # nothing ready (e.g. the station went down): not blocked either
     if kind == KIND_SOURCE and P.src_drop[n] and S.src_held[n] >= 0:

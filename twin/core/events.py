@@ -385,13 +385,14 @@ def run_until(params, state, t_end, max_events, trace_margin, lt_margin):
         slot = heap_pop_peeked(S)
         t = t_next
         S.t[0] = t
-        if slot < P.slot_b:
+        s = slot - P.slot_srv
+        if 0 <= s < P.n_srv:
+            # the commonest event, tested first: the finished part is offered downstream first
+            sender = _on_server_timer(P, S, s, t)
+        elif slot < P.slot_b:
             _on_node_timer(P, S, slot, t)
         elif slot < P.slot_srv:
             wake_preds(P, S, slot - P.slot_b)
-        elif slot < P.slot_fail:
-            # the commonest event: the finished part is offered downstream first
-            sender = _on_server_timer(P, S, slot - P.slot_srv, t)
         elif slot < P.slot_cal:
             _on_failure_timer(P, S, slot - P.slot_fail, t)
         else:
